@@ -1,0 +1,159 @@
+"""Command line: ``python -m style_transfer CONTENT STYLE [STYLE ...] -o OUT.png [options]``.
+
+Every StyleConfig field is a flag of the same name (``--style-strength`` ...); their
+defaults and ranges come from the dataclass. Bad input prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .config import StyleConfig, StyleTransferError
+from .engine import Frame, stylize
+from .recipe import config_from_recipe, read_recipe, save_png
+from .weights import UNTRAINED_WARNING, default_spec
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m style_transfer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("content", help="content image (the photo)")
+    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s) (the painting)")
+    parser.add_argument("-o", "--output", required=True, help="output image; .png keeps the recipe in its metadata")
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="imagenet | untrained | auto | FILE.h5 | hf://owner/repo/file.h5 "
+        "(default: $STYLE_TRANSFER_WEIGHTS or auto)",
+    )
+    parser.add_argument(
+        "--recipe", metavar="PNG", help="take the settings from a PNG this tool wrote; flags override them"
+    )
+    parser.add_argument(
+        "--save-every", type=int, default=0, metavar="N", help="also save every N-th step next to OUTPUT"
+    )
+    parser.add_argument("--log-json", metavar="FILE", help="write one JSON object per step to FILE")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    knobs = parser.add_argument_group("settings (defaults from StyleConfig)")
+    for f in dataclasses.fields(StyleConfig):
+        _add_knob(knobs, f)
+    return parser
+
+
+def _add_knob(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:
+    default = f.default
+    kwargs: dict[str, Any] = {"default": None, "dest": f.name, "help": f"{f.metadata['help']} (default: {default})"}
+    if isinstance(default, tuple):
+        kwargs["nargs"] = "+"
+        kwargs["type"] = str if f.metadata.get("choices") else float
+    else:
+        kwargs["type"] = type(default)
+    if "choices" in f.metadata:
+        kwargs["choices"] = f.metadata["choices"]
+        kwargs["metavar"] = (
+            "{" + ",".join(f.metadata["choices"][:6]) + (",...}" if len(f.metadata["choices"]) > 6 else "}")
+        )
+    group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+
+
+def config_from_args(args: argparse.Namespace) -> StyleConfig:
+    """Defaults, then the recipe's settings (if any), then the flags given."""
+    base = config_from_recipe(read_recipe(args.recipe)) if args.recipe else StyleConfig()
+    given = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig) if getattr(args, f.name) is not None
+    }
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+    if args.save_every and "preview_every" not in given:
+        given["preview_every"] = args.save_every
+    return base.replace(**given)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.save_every < 0:
+        raise StyleTransferError("--save-every must be 0 or more")
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise StyleTransferError(f"output folder does not exist: {output.parent}")
+    config = config_from_args(args)
+    frames = stylize(args.content, args.styles, config, weights=args.weights or default_spec())
+    log = open(args.log_json, "w") if args.log_json else None  # noqa: SIM115 (closed below)
+    try:
+        final = _consume(frames, output, args, log)
+    finally:
+        frames.close()
+        if log:
+            log.close()
+    if final.weights and final.weights.untrained:
+        print(f"note: {UNTRAINED_WARNING}", file=sys.stderr)
+    _save(final, output)
+    print(
+        f"wrote {output} ({final.size[0]}x{final.size[1]}, {final.step} steps, {final.elapsed:.1f} s)", file=sys.stderr
+    )
+    return 0
+
+
+def _consume(frames: Any, output: Path, args: argparse.Namespace, log: Any) -> Frame:
+    from tqdm import tqdm
+
+    bar = None
+    frame = None
+    for frame in frames:
+        if bar is None:  # disable=None: no bar when stderr is not a terminal
+            bar = tqdm(total=frame.total, unit="step", disable=True if args.quiet else None)
+        bar.set_postfix_str(f"{frame.size[0]}x{frame.size[1]} loss {frame.losses['total']:.4g}", refresh=False)
+        bar.update(1)
+        if log:
+            row = {
+                "step": frame.step,
+                "total": frame.total,
+                "size": list(frame.size),
+                "elapsed": frame.elapsed,
+                "losses": frame.losses,
+            }
+            log.write(json.dumps(row) + "\n")
+        if args.save_every and frame.image is not None and frame.step % args.save_every == 0 and not frame.done:
+            frame.image.save(output.with_name(f"{output.stem}_step{frame.step:05d}.png"))
+    if bar is not None:
+        bar.close()
+    assert frame is not None and frame.done
+    return frame
+
+
+def _save(frame: Frame, output: Path) -> None:
+    assert frame.image is not None and frame.recipe is not None
+    if output.suffix.lower() == ".png":
+        save_png(frame.image, output, frame.recipe)
+    else:
+        try:
+            frame.image.save(output)
+        except (ValueError, OSError) as error:
+            raise StyleTransferError(f"cannot write {output}: {error}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except StyleTransferError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

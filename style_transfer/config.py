@@ -1,0 +1,181 @@
+"""Every knob of a style-transfer run, in one frozen dataclass.
+
+The CLI flags and the UI's controls are derived from the field metadata here
+(``help``, ``min``/``max``, ``choices``), so a default or a range lives in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PRESETS = ("fast", "balanced", "best")
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise")
+OBJECTIVES = ("normalized", "tutorial")
+COLOR_MODES = ("none", "luminance", "histogram")
+VGG_CONV_LAYERS = tuple(
+    f"block{block}_conv{conv}"
+    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
+    for conv in range(1, convs + 1)
+)
+DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
+
+# Coarse-to-fine schedules: (fraction of the output long side, share of the steps).
+# Most steps go to the small scales, where a step costs 1/16 or 1/4 of a full-size one;
+# the full-size scale only adds the fine texture to an already stylised image.
+SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
+    "fast": ((0.25, 0.62), (0.5, 0.30), (1.0, 0.08)),
+    "balanced": ((0.25, 0.50), (0.5, 0.34), (1.0, 0.16)),
+    "best": ((0.25, 0.35), (0.5, 0.35), (1.0, 0.30)),
+}
+PRESET_STEPS = {"fast": 60, "balanced": 100, "best": 300}
+MIN_SCALE_SIDE = 32  # a coarser scale's short side; below it VGG's deep layers see a pixel or two
+
+
+class StyleTransferError(ValueError):
+    """Bad input or settings; the message says what is wrong and how to fix it."""
+
+
+Preset = Literal["fast", "balanced", "best"]
+Optimizer = Literal["lbfgs", "adam"]
+Init = Literal["content", "noise"]
+Objective = Literal["normalized", "tutorial"]
+ColorMode = Literal["none", "luminance", "histogram"]
+
+
+def _knob(default: Any, help: str, **bounds: Any) -> Any:
+    return field(default=default, metadata={"help": help, **bounds})
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    size: int = _knob(512, "output long side in pixels", min=16, max=2048, ui_max=1024, step=16)
+    preset: Preset = _knob("balanced", "quality preset: how many steps and how they are spread", choices=PRESETS)
+    steps: int = _knob(0, "total optimisation steps over all scales (0: the preset's)", min=0, max=5000)
+    style_strength: float = _knob(1.0, "style/content balance; >1 more style", min=0.01, max=100.0, ui_max=10.0)
+    tv_weight: float = _knob(1.0, "smoothness (total variation) weight, relative", min=0.0, max=100.0, ui_max=10.0)
+    optimizer: Optimizer = _knob(
+        "lbfgs", "optimiser: lbfgs converges fastest; adam is the tutorial's", choices=OPTIMIZERS
+    )
+    learning_rate: float = _knob(0.02, "Adam learning rate on pixels in [0, 1]", min=1e-5, max=1.0)
+    init: Init = _knob("content", "initial image", choices=INITS)
+    seed: int = _knob(0, "random seed (noise init)", min=0, max=2**31 - 1)
+    objective: Objective = _knob(
+        "normalized", "loss: normalized (per-layer) or the TF tutorial's exact one", choices=OBJECTIVES
+    )
+    preserve_color: ColorMode = _knob("none", "keep the content's colours", choices=COLOR_MODES)
+    style_scale: float = _knob(1.0, "style image size relative to the output", min=0.1, max=4.0, ui_max=2.0)
+    style_blend: tuple[float, ...] = _knob((), "blend weights, one per style image (empty: equal)")
+    style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
+    content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
+    preview_every: int = _knob(0, "a preview image every N steps (0: about once a second)", min=0, max=5000)
+    max_input_megapixels: float = _knob(40.0, "largest input image accepted, megapixels", min=0.01, max=400.0)
+    max_input_bytes: int = _knob(30_000_000, "largest input file accepted, bytes", min=1, max=2_000_000_000)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _validate(f, getattr(self, f.name))
+        if len(set(self.style_layers)) != len(self.style_layers) or not self.style_layers:
+            raise StyleTransferError("style_layers must be one or more distinct VGG19 conv layers")
+        if not self.content_layers:
+            raise StyleTransferError("content_layers must name at least one VGG19 conv layer")
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps or PRESET_STEPS[self.preset]
+
+    def scales(self, content_size: tuple[int, int]) -> list[tuple[tuple[int, int], int]]:
+        """The pyramid: ((width, height), steps) per scale, coarse to fine, aspect kept."""
+        return pyramid(content_size, self.size, self.preset, self.total_steps)
+
+    def replace(self, **changes: Any) -> StyleConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> StyleConfig:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise StyleTransferError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _validate(f: dataclasses.Field, value: Any) -> None:
+    meta = f.metadata
+    expected = type(f.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise StyleTransferError(f"{f.name} must be a {expected.__name__}, got {value!r}")
+    if isinstance(value, tuple):
+        _validate_items(f.name, value, meta.get("choices"))
+        return
+    if "choices" in meta and value not in meta["choices"]:
+        raise StyleTransferError(f"{f.name} must be one of {', '.join(meta['choices'])}; got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise StyleTransferError(f"{f.name} must be a finite number, got {value}")
+    if "min" in meta and not meta["min"] <= value <= meta["max"]:
+        raise StyleTransferError(f"{f.name} is {value}; it must be between {meta['min']} and {meta['max']}")
+
+
+def _validate_items(name: str, items: tuple, choices: tuple | None) -> None:
+    for item in items:
+        if choices is not None and item not in choices:
+            raise StyleTransferError(f"{name}: {item!r} is not a VGG19 conv layer (e.g. block4_conv2)")
+        if choices is None and not (isinstance(item, (int, float)) and math.isfinite(item) and item >= 0):
+            raise StyleTransferError(f"{name} must be non-negative finite numbers, got {item!r}")
+    if choices is None and items and sum(items) <= 0:
+        raise StyleTransferError(f"{name} must not be all zero")
+
+
+def pyramid(
+    content_size: tuple[int, int], long_side: int, preset: str, total_steps: int
+) -> list[tuple[tuple[int, int], int]]:
+    """Scales for a content image of ``content_size`` (w, h) and their step counts.
+
+    Coarse scales whose short side is under MIN_SCALE_SIDE are dropped and their steps
+    go to the next one, so tiny outputs run at a single scale.
+    """
+    width, height = content_size
+    plan: list[tuple[tuple[int, int], int]] = []
+    carried = 0.0
+    schedule = SCHEDULES[preset]
+    for index, (fraction, share) in enumerate(schedule):
+        size = fit_long_side((width, height), round(long_side * fraction))
+        carried += share
+        if min(size) < MIN_SCALE_SIDE and index < len(schedule) - 1:
+            continue
+        plan.append((size, carried))
+        carried = 0.0
+    return _allocate_steps(plan, total_steps)
+
+
+def _allocate_steps(plan: list[tuple[tuple[int, int], float]], total: int) -> list[tuple[tuple[int, int], int]]:
+    # Largest-remainder rounding, at least one step per scale where there are enough steps.
+    shares = [share for _, share in plan]
+    raw = [total * s / sum(shares) for s in shares]
+    counts = [max(1, math.floor(r)) if total >= len(plan) else math.floor(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
+    for i in order[: max(0, total - sum(counts))]:
+        counts[i] += 1
+    while sum(counts) > total:
+        counts[counts.index(max(counts))] -= 1
+    return [(size, n) for (size, _), n in zip(plan, counts) if n > 0]
+
+
+def fit_long_side(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(w, h) scaled so the longer side is ``long_side``, aspect ratio kept."""
+    width, height = size
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))

@@ -1,0 +1,272 @@
+"""The generator: coarse-to-fine Gatys optimisation yielding a Frame per step."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from . import image as images
+from .config import StyleConfig, StyleTransferError, fit_long_side
+from .losses import (
+    NORMALIZED_STYLE_WEIGHT,
+    NORMALIZED_TV_WEIGHT,
+    OBJECTIVES,
+    TUTORIAL_STYLE_WEIGHT,
+    TUTORIAL_TV_WEIGHT,
+    gram_matrix,
+)
+from .model import feature_extractor, load_network, preprocess
+from .optim import make_optimizer
+from .recipe import make_recipe
+from .weights import WeightsInfo, default_spec
+
+TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+TUTORIAL_CONTENT_LAYERS = ("block5_conv2",)
+PREVIEW_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One optimisation step's report. ``image`` is set when a preview is due and on the last frame."""
+
+    step: int
+    total: int
+    size: tuple[int, int]
+    scale: int
+    scales: int
+    losses: dict[str, float]
+    elapsed: float
+    eta: float | None
+    done: bool
+    image: Image.Image | None = None
+    weights: WeightsInfo | None = None
+    recipe: dict[str, Any] | None = field(default=None, repr=False)
+
+
+class Objective:
+    """The loss of a config, with its compiled loss-and-gradient function."""
+
+    def __init__(self, weights_spec: str, config: StyleConfig):
+        if config.objective == "tutorial":
+            self.style_layers, self.content_layers = TUTORIAL_STYLE_LAYERS, TUTORIAL_CONTENT_LAYERS
+            self.style_weight = TUTORIAL_STYLE_WEIGHT * config.style_strength
+            self.tv_weight = TUTORIAL_TV_WEIGHT * config.tv_weight
+        else:
+            self.style_layers, self.content_layers = config.style_layers, config.content_layers
+            self.style_weight = NORMALIZED_STYLE_WEIGHT * config.style_strength
+            self.tv_weight = NORMALIZED_TV_WEIGHT * config.tv_weight
+        self.compiled = _compiled_loss(weights_spec, self.style_layers, self.content_layers, config.objective)
+        self.extractor = feature_extractor(weights_spec, self.style_layers + self.content_layers)
+
+    def targets(
+        self, content: np.ndarray, styles: Sequence[np.ndarray], blend: Sequence[float]
+    ) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+        """Style Gram targets (blended over the style images) and content feature targets."""
+        n = len(self.style_layers)
+        content_targets = list(self.extractor(preprocess(tf.constant(content)))[n:])
+        style_targets = [tf.zeros(()) for _ in range(n)]
+        for style, weight in zip(styles, blend):
+            features = self.extractor(preprocess(tf.constant(style)))[:n]
+            style_targets = [t + weight * gram_matrix(f) for t, f in zip(style_targets, features)]
+        return style_targets, content_targets
+
+    def loss_and_gradient(self, targets: tuple[list[tf.Tensor], list[tf.Tensor]]):
+        style_weight, tv_weight = tf.constant(self.style_weight), tf.constant(self.tv_weight)
+        return lambda image: self.compiled(image, targets[0], targets[1], style_weight, tv_weight)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_loss(spec: str, style_layers: tuple, content_layers: tuple, objective: str):
+    """One XLA-compiled function per network and objective, shared by every run in the process.
+
+    Targets and weights are arguments, not captured constants, so a new request with
+    the same image shape reuses the compiled graph instead of tracing again.
+    """
+    extractor = feature_extractor(spec, style_layers + content_layers)
+    loss_fn, n = OBJECTIVES[objective], len(style_layers)
+
+    @tf.function(jit_compile=True, reduce_retracing=False)
+    def loss_and_gradient(image, style_targets, content_targets, style_weight, tv_weight):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            outputs = extractor(preprocess(image))
+            grams = [gram_matrix(x) for x in outputs[:n]]
+            losses = loss_fn(image, grams, list(outputs[n:]), style_targets, content_targets, style_weight, tv_weight)
+        return losses, tape.gradient(losses["total"], image)
+
+    return loss_and_gradient
+
+
+@dataclass
+class _Inputs:
+    content: Image.Image  # what the optimiser matches (luminance only when preserving colour that way)
+    styles: list[Image.Image]
+    blend: list[float]
+    colour_source: Image.Image | None  # content whose colours are put back on each preview
+
+
+def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig) -> _Inputs:
+    limits = {"max_megapixels": config.max_input_megapixels, "max_bytes": config.max_input_bytes}
+    if not styles:
+        raise StyleTransferError("give at least one style image")
+    content_image = images.load_image(content, "content image", **limits)
+    style_images = [
+        images.load_image(s, "style image" if len(styles) == 1 else f"style image {i + 1}", **limits)
+        for i, s in enumerate(styles)
+    ]
+    blend = list(config.style_blend) or [1.0] * len(style_images)
+    if len(blend) != len(style_images):
+        raise StyleTransferError(f"{len(style_images)} style images but {len(blend)} blend weights; give one per style")
+    blend = [w / sum(blend) for w in blend]
+    if config.preserve_color == "histogram":
+        style_images = [images.match_colours(s, content_image) for s in style_images]
+    if config.preserve_color == "luminance":
+        return _Inputs(
+            images.luminance(content_image), [images.luminance(s) for s in style_images], blend, content_image
+        )
+    return _Inputs(content_image, style_images, blend, None)
+
+
+def check_output_size(plan: list[tuple[tuple[int, int], int]]) -> None:
+    width, height = plan[-1][0]
+    if min(width, height) < images.MIN_SIDE:
+        raise StyleTransferError(
+            f"the output would be {width}x{height}; its short side must be at least {images.MIN_SIDE} px "
+            "(raise the size or crop the content image)"
+        )
+
+
+def stylize(
+    content: Any, styles: Sequence[Any], config: StyleConfig | None = None, weights: str | None = None
+) -> Iterator[Frame]:
+    """Validate the inputs now, then return a generator of one Frame per optimisation step.
+
+    ``content`` and each of ``styles`` is a PIL image, a path, or bytes. ``weights`` is a
+    weights spec (see weights.py); None takes STYLE_TRANSFER_WEIGHTS or ``auto``. Closing
+    the generator stops the run before the next step and frees its tensors.
+    """
+    config = config or StyleConfig()
+    if isinstance(styles, (str, bytes, Image.Image)) or not isinstance(styles, Sequence):
+        styles = [styles]
+    spec = weights or default_spec()
+    inputs = prepare_inputs(content, styles, config)
+    plan = config.scales(inputs.content.size)
+    check_output_size(plan)
+    info = load_network(spec)
+    return _run(inputs, plan, config, Objective(spec, config), info)
+
+
+def _run(
+    inputs: _Inputs,
+    plan: list[tuple[tuple[int, int], int]],
+    config: StyleConfig,
+    objective: Objective,
+    info: WeightsInfo,
+) -> Iterator[Frame]:
+    total = sum(steps for _, steps in plan)
+    clock = _Clock(plan)
+    optimizer = None
+    step = 0
+    try:
+        for scale, (size, steps) in enumerate(plan):
+            content = images.to_array(images.resize(inputs.content, size))
+            styles = [images.to_array(_style_at(s, size, config.style_scale)) for s in inputs.styles]
+            targets = objective.targets(content, styles, inputs.blend)
+            start = _initial_image(config, content) if optimizer is None else _upscale(optimizer.image, size)
+            optimizer = make_optimizer(config.optimizer, start, config.learning_rate)
+            loss_and_gradient = objective.loss_and_gradient(targets)
+            for index in range(steps):
+                losses = {name: float(value) for name, value in optimizer.step(loss_and_gradient).items()}
+                step += 1
+                clock.tick(scale, index)
+                done = step == total
+                image = None
+                if done or index == steps - 1 or clock.preview_due(step, config.preview_every):
+                    image = _preview(optimizer.image, inputs.colour_source)
+                yield Frame(
+                    step,
+                    total,
+                    size,
+                    scale + 1,
+                    len(plan),
+                    losses,
+                    clock.elapsed(),
+                    clock.eta(scale, index),
+                    done,
+                    image,
+                    info,
+                    make_recipe(config, info) if done else None,
+                )
+    finally:
+        # Runs on normal end, on error and when the caller closes the generator (Stop).
+        del optimizer
+        gc.collect()
+
+
+def _style_at(style: Image.Image, size: tuple[int, int], style_scale: float) -> Image.Image:
+    """The style image with its long side at style_scale times the output's long side."""
+    return images.resize(style, fit_long_side(style.size, max(16, round(max(size) * style_scale))))
+
+
+def _initial_image(config: StyleConfig, content: np.ndarray) -> tf.Tensor:
+    if config.init == "noise":
+        rng = np.random.default_rng(config.seed)
+        return tf.constant(rng.uniform(0.0, 1.0, content.shape).astype(np.float32))
+    return tf.constant(content)
+
+
+def _upscale(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    width, height = size
+    return tf.clip_by_value(tf.image.resize(image, (height, width), method="bicubic"), 0.0, 1.0)
+
+
+def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image:
+    pixels = image.numpy()
+    if colour_source is not None:
+        pixels = images.with_luminance_of(pixels, colour_source)
+    return images.to_pil(pixels)
+
+
+class _Clock:
+    """Elapsed time, preview pacing and an ETA from the measured cost per pixel-step."""
+
+    def __init__(self, plan: list[tuple[tuple[int, int], int]]):
+        self.plan = plan
+        self.start = self.last_tick = self.last_preview = time.perf_counter()
+        self.seconds_per_pixel_step: float | None = None
+
+    def tick(self, scale: int, index: int) -> None:
+        now = time.perf_counter()
+        if index > 0:  # the first step of a scale includes compiling; keep it out of the rate
+            width, height = self.plan[scale][0]
+            rate = (now - self.last_tick) / (width * height)
+            previous = self.seconds_per_pixel_step
+            self.seconds_per_pixel_step = rate if previous is None else 0.7 * previous + 0.3 * rate
+        self.last_tick = now
+
+    def elapsed(self) -> float:
+        return self.last_tick - self.start
+
+    def preview_due(self, step: int, every: int) -> bool:
+        if every:
+            return step % every == 0
+        if self.last_tick - self.last_preview >= PREVIEW_SECONDS:
+            self.last_preview = self.last_tick
+            return True
+        return False
+
+    def eta(self, scale: int, index: int) -> float | None:
+        if self.seconds_per_pixel_step is None:
+            return None
+        (width, height), steps = self.plan[scale]
+        work = (steps - index - 1) * width * height
+        work += sum(w * h * n for (w, h), n in self.plan[scale + 1 :])
+        return work * self.seconds_per_pixel_step

@@ -1,0 +1,148 @@
+"""Images in and out: safe loading, orientation, modes, resizing, colour transfer."""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .config import StyleTransferError
+
+MIN_SIDE = 16  # VGG19 pools four times before block5; smaller maps vanish
+MAX_ASPECT = 16.0
+
+ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
+
+
+def load_image(
+    source: ImageSource, role: str = "image", max_megapixels: float = 40.0, max_bytes: int = 30_000_000
+) -> Image.Image:
+    """Open ``source`` as an upright RGB image, or raise StyleTransferError saying why not.
+
+    The size limit is checked on the header, before any pixels are decoded, so a
+    decompression bomb costs nothing. Animated images give their first frame.
+    """
+    if isinstance(source, Image.Image):
+        return to_rgb(_checked(source, role, max_megapixels))
+    data = _read_bytes(source, role, max_bytes)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+            _checked(opened, role, max_megapixels)
+            opened.seek(0)
+            opened.load()
+    except StyleTransferError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise StyleTransferError(
+            f"{role} would decode to a huge number of pixels; the limit is {max_megapixels:g} megapixels"
+        ) from None
+    except UnidentifiedImageError:
+        raise StyleTransferError(f"{role} is not an image file Pillow can read (JPEG, PNG, WebP, GIF, ...)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise StyleTransferError(f"{role} is damaged or truncated ({_short(error)})") from None
+    return to_rgb(opened)
+
+
+def _read_bytes(source: str | os.PathLike | bytes | BinaryIO, role: str, max_bytes: int) -> bytes:
+    if isinstance(source, bytes):
+        data = source
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise StyleTransferError(f"{role} file not found: {path}")
+        if path.stat().st_size > max_bytes:
+            raise StyleTransferError(f"{role} file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}")
+        data = path.read_bytes()
+    else:
+        data = source.read(max_bytes + 1)
+    if not data:
+        raise StyleTransferError(f"{role} file is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise StyleTransferError(f"{role} file is over {max_bytes:,} bytes; the limit is {max_bytes:,}")
+    return data
+
+
+def _checked(image: Image.Image, role: str, max_megapixels: float) -> Image.Image:
+    width, height = image.size
+    if width * height > max_megapixels * 1e6:
+        raise StyleTransferError(
+            f"{role} is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {max_megapixels:g} megapixels"
+        )
+    if min(width, height) < 1 or max(width, height) / min(width, height) > MAX_ASPECT:
+        raise StyleTransferError(
+            f"{role} is {width}x{height}; its aspect ratio must be at most {MAX_ASPECT:g}:1 (crop it first)"
+        )
+    return image
+
+
+def _short(error: BaseException) -> str:
+    return str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Upright 8-bit RGB: EXIF orientation applied, alpha composited over white."""
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grayscale: Pillow's convert("L") clips instead of scaling.
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / peak * 255.0, 0, 255).round().astype(np.uint8))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    return image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """(1, H, W, 3) float32 in [0, 1]."""
+    return (np.asarray(image, dtype=np.float32) / 255.0)[None]
+
+
+def to_pil(array: np.ndarray) -> Image.Image:
+    """From (1, H, W, 3) or (H, W, 3) floats in [0, 1]."""
+    pixels = np.asarray(array)
+    pixels = pixels[0] if pixels.ndim == 4 else pixels
+    return Image.fromarray(np.clip(pixels * 255.0, 0, 255).round().astype(np.uint8), "RGB")
+
+
+# ITU-R BT.601 YIQ, as in Gatys et al., "Preserving Color in Neural Artistic Style Transfer" (2016).
+_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float32)
+_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
+
+
+def luminance(image: Image.Image) -> Image.Image:
+    """The image's luminance (Y) as a grey RGB image."""
+    y = to_array(image)[0] @ _RGB_TO_YIQ[0]
+    return to_pil(np.repeat(y[..., None], 3, axis=-1))
+
+
+def with_luminance_of(stylised: np.ndarray, colour_source: Image.Image) -> np.ndarray:
+    """Luminance of ``stylised`` with the chroma (I, Q) of ``colour_source``, (H, W, 3) floats."""
+    pixels = np.asarray(stylised)
+    pixels = pixels[0] if pixels.ndim == 4 else pixels
+    height, width = pixels.shape[:2]
+    colour = to_array(resize(colour_source, (width, height)))[0] @ _RGB_TO_YIQ.T
+    yiq = np.concatenate([(pixels @ _RGB_TO_YIQ[0])[..., None], colour[..., 1:]], axis=-1)
+    return np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0)
+
+
+def match_colours(style: Image.Image, content: Image.Image) -> Image.Image:
+    """The style image recoloured with the content's per-channel colour histogram."""
+    from skimage.exposure import match_histograms
+
+    matched = match_histograms(np.asarray(style), np.asarray(content), channel_axis=-1)
+    return Image.fromarray(np.clip(matched, 0, 255).round().astype(np.uint8), "RGB")

@@ -1,0 +1,67 @@
+"""The recipe of a result (config, seed, weights, versions) in and out of PNG text metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import metadata
+from typing import Any
+
+from PIL import Image, PngImagePlugin
+
+from .config import StyleConfig, StyleTransferError
+from .weights import WeightsInfo
+
+RECIPE_KEY = "style_transfer_recipe"
+RECIPE_VERSION = 1
+_PACKAGES = ("style-transfer-demo", "tensorflow", "keras", "numpy", "pillow")
+
+
+def make_recipe(config: StyleConfig, weights: WeightsInfo) -> dict[str, Any]:
+    return {
+        "recipe_version": RECIPE_VERSION,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "weights": {"id": weights.id, "untrained": weights.untrained, "description": weights.description},
+        "versions": package_versions(),
+    }
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def save_png(image: Image.Image, path: str | os.PathLike, recipe: dict[str, Any]) -> None:
+    """Write ``image`` as PNG with the recipe as JSON in an iTXt chunk."""
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(RECIPE_KEY, json.dumps(recipe, sort_keys=True))
+    info.add_text("Software", "style_transfer (Gatys et al. on VGG19)")
+    image.save(path, format="PNG", pnginfo=info)
+
+
+def read_recipe(source: str | os.PathLike | Image.Image) -> dict[str, Any]:
+    """The recipe stored in a PNG written by save_png."""
+    try:
+        image = source if isinstance(source, Image.Image) else Image.open(source)
+        text = image.info.get(RECIPE_KEY) if hasattr(image, "info") else None
+    except (OSError, ValueError) as error:
+        raise StyleTransferError(f"could not open the recipe image: {error}") from None
+    if not text:
+        raise StyleTransferError("this image carries no style-transfer recipe (was it saved as PNG by this tool?)")
+    try:
+        recipe = json.loads(text)
+    except json.JSONDecodeError:
+        raise StyleTransferError("the recipe in this image is damaged (not JSON)") from None
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("config"), dict):
+        raise StyleTransferError("the recipe in this image has no config")
+    return recipe
+
+
+def config_from_recipe(recipe: dict[str, Any]) -> StyleConfig:
+    return StyleConfig.from_dict(recipe["config"])
