@@ -10,8 +10,11 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, NoReturn
+
+from PIL import Image
 
 from .config import StyleConfig, StyleTransferError
 from .engine import Frame, stylize
@@ -63,9 +66,9 @@ def _add_knob(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:
         kwargs["type"] = type(default)
     if "choices" in f.metadata:
         kwargs["choices"] = f.metadata["choices"]
-        kwargs["metavar"] = (
-            "{" + ",".join(f.metadata["choices"][:6]) + (",...}" if len(f.metadata["choices"]) > 6 else "}")
-        )
+        if isinstance(default, tuple):  # VGG layer names: too many to list in the usage line
+            kwargs["metavar"] = "LAYER"
+            kwargs["help"] += "; LAYER is a VGG19 conv layer, block1_conv1 ... block5_conv4"
     group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
 
 
@@ -84,12 +87,16 @@ def config_from_args(args: argparse.Namespace) -> StyleConfig:
 def run(args: argparse.Namespace) -> int:
     if args.save_every < 0:
         raise StyleTransferError("--save-every must be 0 or more")
-    output = Path(args.output)
-    if not output.parent.is_dir():
-        raise StyleTransferError(f"output folder does not exist: {output.parent}")
+    output = _checked_output(Path(args.output))
     config = config_from_args(args)
-    frames = stylize(args.content, args.styles, config, weights=args.weights or default_spec())
-    log = open(args.log_json, "w") if args.log_json else None  # noqa: SIM115 (closed below)
+    frames: Generator[Frame, None, None] = stylize(
+        args.content, args.styles, config, weights=args.weights or default_spec()
+    )
+    try:
+        log = open(args.log_json, "w") if args.log_json else None  # noqa: SIM115 (closed below)
+    except OSError as error:
+        frames.close()
+        raise StyleTransferError(f"cannot write the log {args.log_json}: {error.strerror or error}") from None
     try:
         final = _consume(frames, output, args, log)
     finally:
@@ -132,15 +139,26 @@ def _consume(frames: Any, output: Path, args: argparse.Namespace, log: Any) -> F
     return frame
 
 
+def _checked_output(output: Path) -> Path:
+    """Refuse an output the run could not be saved to before the run, not after it."""
+    if not output.parent.is_dir():
+        raise StyleTransferError(f"output folder does not exist: {output.parent}")
+    if output.is_dir():
+        raise StyleTransferError(f"output {output} is a folder; give a file name such as {output / 'out.png'}")
+    if output.suffix.lower() not in Image.registered_extensions():
+        raise StyleTransferError(f"output {output.name} has no image file extension Pillow can write (use .png)")
+    return output
+
+
 def _save(frame: Frame, output: Path) -> None:
     assert frame.image is not None and frame.recipe is not None
-    if output.suffix.lower() == ".png":
-        save_png(frame.image, output, frame.recipe)
-    else:
-        try:
+    try:
+        if output.suffix.lower() == ".png":
+            save_png(frame.image, output, frame.recipe)
+        else:
             frame.image.save(output)
-        except (ValueError, OSError) as error:
-            raise StyleTransferError(f"cannot write {output}: {error}") from None
+    except (ValueError, OSError) as error:
+        raise StyleTransferError(f"cannot write {output}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except StyleTransferError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)  # always one line
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

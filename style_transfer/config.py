@@ -28,11 +28,11 @@ DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
 # Most steps go to the small scales, where a step costs 1/16 or 1/4 of a full-size one;
 # the full-size scale only adds the fine texture to an already stylised image.
 SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
-    "fast": ((0.25, 0.62), (0.5, 0.30), (1.0, 0.08)),
+    "fast": ((0.25, 0.55), (0.5, 0.35), (1.0, 0.10)),
     "balanced": ((0.25, 0.50), (0.5, 0.34), (1.0, 0.16)),
     "best": ((0.25, 0.35), (0.5, 0.35), (1.0, 0.30)),
 }
-PRESET_STEPS = {"fast": 60, "balanced": 100, "best": 300}
+PRESET_STEPS = {"fast": 40, "balanced": 100, "best": 300}
 MIN_SCALE_SIDE = 32  # a coarser scale's short side; below it VGG's deep layers see a pixel or two
 
 
@@ -104,7 +104,8 @@ class StyleConfig:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise StyleTransferError(f"unknown setting(s): {', '.join(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        converted: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**converted)
 
 
 def _jsonable(value: Any) -> Any:
@@ -133,10 +134,15 @@ def _validate_items(name: str, items: tuple, choices: tuple | None) -> None:
     for item in items:
         if choices is not None and item not in choices:
             raise StyleTransferError(f"{name}: {item!r} is not a VGG19 conv layer (e.g. block4_conv2)")
-        if choices is None and not (isinstance(item, (int, float)) and math.isfinite(item) and item >= 0):
+        if choices is None and not _is_weight(item):
             raise StyleTransferError(f"{name} must be non-negative finite numbers, got {item!r}")
     if choices is None and items and sum(items) <= 0:
         raise StyleTransferError(f"{name} must not be all zero")
+
+
+def _is_weight(item: Any) -> bool:
+    number = isinstance(item, (int, float)) and not isinstance(item, bool)
+    return number and math.isfinite(item) and item >= 0
 
 
 def pyramid(
@@ -148,7 +154,7 @@ def pyramid(
     go to the next one, so tiny outputs run at a single scale.
     """
     width, height = content_size
-    plan: list[tuple[tuple[int, int], int]] = []
+    plan: list[tuple[tuple[int, int], float]] = []
     carried = 0.0
     schedule = SCHEDULES[preset]
     for index, (fraction, share) in enumerate(schedule):
@@ -162,10 +168,12 @@ def pyramid(
 
 
 def _allocate_steps(plan: list[tuple[tuple[int, int], float]], total: int) -> list[tuple[tuple[int, int], int]]:
-    # Largest-remainder rounding, at least one step per scale where there are enough steps.
+    # Largest-remainder rounding, at least one step per scale. With fewer steps than scales the
+    # coarsest scales go: the last one is the output size, whatever the number of steps.
+    plan = plan[max(0, len(plan) - total) :]
     shares = [share for _, share in plan]
     raw = [total * s / sum(shares) for s in shares]
-    counts = [max(1, math.floor(r)) if total >= len(plan) else math.floor(r) for r in raw]
+    counts = [max(1, math.floor(r)) for r in raw]
     order = sorted(range(len(raw)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
     for i in order[: max(0, total - sum(counts))]:
         counts[i] += 1

@@ -23,7 +23,7 @@ from .losses import (
     TUTORIAL_TV_WEIGHT,
     gram_matrix,
 )
-from .model import feature_extractor, load_network, preprocess
+from .model import compute_dtype, feature_network, load_network
 from .optim import make_optimizer
 from .recipe import make_recipe
 from .weights import WeightsInfo, default_spec
@@ -52,9 +52,13 @@ class Frame:
 
 
 class Objective:
-    """The loss of a config, with its compiled loss-and-gradient function."""
+    """The loss of a config, with its compiled loss-and-gradient function.
 
-    def __init__(self, weights_spec: str, config: StyleConfig):
+    ``dtype`` is the compute precision of the VGG convolutions (grams and losses are
+    always float32); None picks bfloat16 where the hardware runs it natively.
+    """
+
+    def __init__(self, weights_spec: str, config: StyleConfig, dtype: str | None = None):
         if config.objective == "tutorial":
             self.style_layers, self.content_layers = TUTORIAL_STYLE_LAYERS, TUTORIAL_CONTENT_LAYERS
             self.style_weight = TUTORIAL_STYLE_WEIGHT * config.style_strength
@@ -63,18 +67,23 @@ class Objective:
             self.style_layers, self.content_layers = config.style_layers, config.content_layers
             self.style_weight = NORMALIZED_STYLE_WEIGHT * config.style_strength
             self.tv_weight = NORMALIZED_TV_WEIGHT * config.tv_weight
-        self.compiled = _compiled_loss(weights_spec, self.style_layers, self.content_layers, config.objective)
-        self.extractor = feature_extractor(weights_spec, self.style_layers + self.content_layers)
+        # The tutorial objective is computed exactly (float32): it is the yardstick, and
+        # bfloat16 gradient noise measurably slowed L-BFGS on it (benchmarks/RESULTS.md).
+        self.dtype = dtype or ("float32" if config.objective == "tutorial" else compute_dtype())
+        layers = self.style_layers + self.content_layers
+        self.compiled = _compiled_loss(weights_spec, layers, len(self.style_layers), config.objective, self.dtype)
+        self.features = feature_network(weights_spec, layers, self.dtype)
 
     def targets(
         self, content: np.ndarray, styles: Sequence[np.ndarray], blend: Sequence[float]
     ) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
         """Style Gram targets (blended over the style images) and content feature targets."""
         n = len(self.style_layers)
-        content_targets = list(self.extractor(preprocess(tf.constant(content)))[n:])
+        # Eager: one forward per image and scale, not worth a trace per new shape.
+        content_targets = list(self.features(tf.constant(content))[n:])
         style_targets = [tf.zeros(()) for _ in range(n)]
         for style, weight in zip(styles, blend):
-            features = self.extractor(preprocess(tf.constant(style)))[:n]
+            features = self.features(tf.constant(style))[:n]
             style_targets = [t + weight * gram_matrix(f) for t, f in zip(style_targets, features)]
         return style_targets, content_targets
 
@@ -84,22 +93,27 @@ class Objective:
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_loss(spec: str, style_layers: tuple, content_layers: tuple, objective: str):
-    """One XLA-compiled function per network and objective, shared by every run in the process.
+def _compiled_loss(spec: str, layers: tuple, n_style: int, objective: str, dtype: str):
+    """One traced graph function per network, objective and precision, shared by every run.
 
     Targets and weights are arguments, not captured constants, so a new request with
-    the same image shape reuses the compiled graph instead of tracing again.
+    the same image shape reuses the traced graph instead of tracing again. On a CPU
+    it is not XLA-compiled: TF's oneDNN kernels measured faster than XLA's (2.2 s vs
+    2.7 s a step at 512 px, float32) and a new shape costs ~0.4 s to trace instead of
+    2-6 s to compile, and XLA's CPU bfloat16 convolutions are not native (2.8 s vs 1.2 s).
     """
-    extractor = feature_extractor(spec, style_layers + content_layers)
-    loss_fn, n = OBJECTIVES[objective], len(style_layers)
+    features = feature_network(spec, layers, dtype)
+    loss_fn = OBJECTIVES[objective]
 
-    @tf.function(jit_compile=True, reduce_retracing=False)
+    @tf.function(jit_compile=bool(tf.config.list_physical_devices("GPU")), reduce_retracing=False)
     def loss_and_gradient(image, style_targets, content_targets, style_weight, tv_weight):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            outputs = extractor(preprocess(image))
-            grams = [gram_matrix(x) for x in outputs[:n]]
-            losses = loss_fn(image, grams, list(outputs[n:]), style_targets, content_targets, style_weight, tv_weight)
+            outputs = features(image)
+            grams = [gram_matrix(x) for x in outputs[:n_style]]
+            losses = loss_fn(
+                image, grams, list(outputs[n_style:]), style_targets, content_targets, style_weight, tv_weight
+            )
         return losses, tape.gradient(losses["total"], image)
 
     return loss_and_gradient
@@ -180,7 +194,7 @@ def _run(
             content = images.to_array(images.resize(inputs.content, size))
             styles = [images.to_array(_style_at(s, size, config.style_scale)) for s in inputs.styles]
             targets = objective.targets(content, styles, inputs.blend)
-            start = _initial_image(config, content) if optimizer is None else _upscale(optimizer.image, size)
+            start = _initial_image(config, content) if optimizer is None else _upscale(optimizer.image, content)
             optimizer = make_optimizer(config.optimizer, start, config.learning_rate)
             loss_and_gradient = objective.loss_and_gradient(targets)
             for index in range(steps):
@@ -223,9 +237,20 @@ def _initial_image(config: StyleConfig, content: np.ndarray) -> tf.Tensor:
     return tf.constant(content)
 
 
-def _upscale(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
-    width, height = size
-    return tf.clip_by_value(tf.image.resize(image, (height, width), method="bicubic"), 0.0, 1.0)
+def _upscale(image: tf.Tensor, content: np.ndarray) -> tf.Tensor:
+    """The coarser result at the content's size, with the content's fine detail added back.
+
+    A plain upscale is blurred: the finer scale's first steps then only re-create the
+    detail the blur removed (on the tutorial objective at 256 px a plain upscale starts
+    3.6x above the content image's own loss). Adding the content's high frequencies
+    (content minus its own down-and-up-scaled copy) carries over the coarse stylisation
+    without the blur.
+    """
+    height, width = content.shape[1:3]
+    coarse = image.shape[1:3]
+    content_low = tf.image.resize(tf.image.resize(content, coarse, method="area"), (height, width), method="bicubic")
+    upscaled = tf.image.resize(image, (height, width), method="bicubic")
+    return tf.clip_by_value(upscaled + (content - content_low), 0.0, 1.0)
 
 
 def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image:

@@ -1,9 +1,11 @@
 """Pre-run estimate of a run's wall time and peak memory, shown before Run.
 
-A cost model: each step costs a fixed overhead plus a time per pixel of its scale,
-each new image shape costs one XLA compile, and memory is the process baseline plus
-activation memory proportional to the largest scale's pixels. The constants are
-calibrated on a 2-core CPU machine by benchmarks/ (see benchmarks/RESULTS.md).
+A cost model: each scale costs a set-up (the targets' forward passes and, for a new
+image shape, tracing the step) and each step a fixed overhead plus a time per pixel;
+memory is the process baseline plus activation memory per pixel of the largest scale.
+The per-pixel costs depend on the compute precision (bfloat16 about half float32's).
+The constants are fitted to benchmarks/RESULTS.md on a 2-core CPU; on other machines
+the estimate scales with their speed, not with these numbers.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from dataclasses import dataclass
 
 from .config import StyleConfig
 
-STEP_OVERHEAD_S = 0.03
-STEP_S_PER_PIXEL = 9e-6
-COMPILE_S_PER_SCALE = 2.5
-BASE_MEMORY_BYTES = 1.2e9
-MEMORY_BYTES_PER_PIXEL = 12_000.0
+STEP_OVERHEAD_S = 0.02
+STEP_S_PER_PIXEL = {"bfloat16": 4.8e-6, "float32": 8.6e-6}
+SCALE_SETUP_S = 0.5
+SCALE_SETUP_S_PER_PIXEL = {"bfloat16": 8e-6, "float32": 12e-6}
+BASE_MEMORY_BYTES = 1.3e9
+MEMORY_BYTES_PER_PIXEL = {"bfloat16": 1_500.0, "float32": 2_500.0}
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,15 @@ class RunEstimate:
 
 def estimate_run(config: StyleConfig, content_size: tuple[int, int]) -> RunEstimate:
     """Estimate for stylising a content image of ``content_size`` (w, h) with ``config``."""
+    from .model import compute_dtype  # deferred: importing the model pulls in TensorFlow
+
+    dtype = "float32" if config.objective == "tutorial" else compute_dtype()
     plan = config.scales(content_size)
-    seconds = sum(COMPILE_S_PER_SCALE + steps * (STEP_OVERHEAD_S + STEP_S_PER_PIXEL * w * h) for (w, h), steps in plan)
+    seconds = sum(
+        SCALE_SETUP_S
+        + SCALE_SETUP_S_PER_PIXEL[dtype] * w * h
+        + steps * (STEP_OVERHEAD_S + STEP_S_PER_PIXEL[dtype] * w * h)
+        for (w, h), steps in plan
+    )
     largest = max(w * h for (w, h), _ in plan)
-    return RunEstimate(seconds, int(BASE_MEMORY_BYTES + MEMORY_BYTES_PER_PIXEL * largest))
+    return RunEstimate(seconds, int(BASE_MEMORY_BYTES + MEMORY_BYTES_PER_PIXEL[dtype] * largest))

@@ -73,12 +73,16 @@ def _checked(image: Image.Image, role: str, max_megapixels: float) -> Image.Imag
     width, height = image.size
     if width * height > max_megapixels * 1e6:
         raise StyleTransferError(
-            f"{role} is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+            f"{role} is {width}x{height} ({width * height / 1e6:.3g} megapixels); "
             f"the limit is {max_megapixels:g} megapixels"
         )
     if min(width, height) < 1 or max(width, height) / min(width, height) > MAX_ASPECT:
         raise StyleTransferError(
             f"{role} is {width}x{height}; its aspect ratio must be at most {MAX_ASPECT:g}:1 (crop it first)"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise StyleTransferError(
+            f"{role} is {width}x{height} pixels; it must be at least {MIN_SIDE} pixels on each side"
         )
     return image
 
@@ -93,7 +97,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit grayscale: Pillow's convert("L") clips instead of scaling.
         array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
+        # A 16-bit file's range is 0..65535 however dark the picture; 32-bit "I" is ambiguous.
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
         image = Image.fromarray(np.clip(array / peak * 255.0, 0, 255).round().astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")

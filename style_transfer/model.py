@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 import keras
@@ -12,6 +13,7 @@ from .config import VGG_CONV_LAYERS
 from .weights import WeightsInfo, load_vgg19
 
 _lock = threading.Lock()
+PRECISION_ENV = "STYLE_TRANSFER_PRECISION"  # auto | float32 | bfloat16
 
 
 @functools.lru_cache(maxsize=4)
@@ -29,17 +31,72 @@ def load_network(spec: str) -> WeightsInfo:
 
 @functools.lru_cache(maxsize=16)
 def feature_extractor(spec: str, layers: tuple[str, ...]) -> keras.Model:
-    """A model from RGB in [0, 1] to the outputs of ``layers``, truncated after the deepest.
-
-    Layers past the deepest one used are never run: for the tutorial's layers that
-    drops block5_conv3/4 and the last pool.
-    """
+    """A Keras model from VGG input to the outputs of ``layers``, truncated after the deepest."""
     with _lock:
         vgg, _ = _vgg19(spec)
     deepest = max(layers, key=VGG_CONV_LAYERS.index)
     # A functional model holds only the layers between its inputs and outputs.
     outputs = [vgg.get_layer(name).output for name in layers]
     return keras.Model(vgg.input, outputs, name=f"vgg19_to_{deepest}")
+
+
+class FeatureNetwork:
+    """VGG19's conv stack as plain TF ops in a chosen compute dtype, outputs in float32.
+
+    Written out rather than called through Keras so the same weights can run in
+    bfloat16 (Keras would need a second model built under a mixed-precision policy).
+    Layers past the deepest one asked for are never run: for the tutorial's layers
+    that drops block5_conv3/4 and the last pool.
+    """
+
+    def __init__(self, vgg: keras.Model, layers: tuple[str, ...], dtype: tf.DType):
+        deepest = VGG_CONV_LAYERS.index(max(layers, key=VGG_CONV_LAYERS.index))
+        self.layers, self.dtype = layers, dtype
+        self.convs = [
+            (name, tf.cast(vgg.get_layer(name).kernel, dtype), tf.cast(vgg.get_layer(name).bias, dtype))
+            for name in VGG_CONV_LAYERS[: deepest + 1]
+        ]
+
+    def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
+        """RGB in [0, 1], (B, H, W, 3) -> the ReLU outputs of ``layers`` as float32."""
+        x = tf.cast(preprocess(image), self.dtype)
+        wanted = {}
+        for name, kernel, bias in self.convs:
+            if name.endswith("_conv1") and name != "block1_conv1":
+                x = tf.nn.max_pool2d(x, 2, 2, "VALID")  # VGG19's 2x2 pool before each block
+            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+            if name in self.layers:
+                wanted[name] = x
+        # Grams and losses in float32: sums over many pixels lose too much in bfloat16.
+        return [tf.cast(wanted[name], tf.float32) for name in self.layers]
+
+
+@functools.lru_cache(maxsize=16)
+def feature_network(spec: str, layers: tuple[str, ...], dtype_name: str) -> FeatureNetwork:
+    with _lock:
+        vgg, _ = _vgg19(spec)
+    return FeatureNetwork(vgg, layers, tf.as_dtype(dtype_name))
+
+
+def compute_dtype() -> str:
+    """bfloat16 where the hardware runs it natively (about 2x faster on a CPU with AVX512_BF16
+    or AMX, measured in benchmarks/RESULTS.md), else float32; ``STYLE_TRANSFER_PRECISION`` overrides."""
+    choice = os.environ.get(PRECISION_ENV, "auto").strip() or "auto"
+    if choice in ("float32", "bfloat16"):
+        return choice
+    return "bfloat16" if has_native_bfloat16() else "float32"
+
+
+@functools.lru_cache(maxsize=1)
+def has_native_bfloat16() -> bool:
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = cpuinfo.read()
+    except OSError:  # not Linux: emulated bfloat16 would be slower than float32
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def preprocess(image: tf.Tensor) -> tf.Tensor:

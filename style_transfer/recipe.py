@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import tomllib
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, PngImagePlugin
@@ -14,7 +17,6 @@ from .weights import WeightsInfo
 
 RECIPE_KEY = "style_transfer_recipe"
 RECIPE_VERSION = 1
-_PACKAGES = ("style-transfer-demo", "tensorflow", "keras", "numpy", "pillow")
 
 
 def make_recipe(config: StyleConfig, weights: WeightsInfo) -> dict[str, Any]:
@@ -28,13 +30,32 @@ def make_recipe(config: StyleConfig, weights: WeightsInfo) -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str]:
-    versions = {}
-    for name in _PACKAGES:
+    """Versions of what computed the image. Taken from the modules themselves: the
+    distribution names vary (tensorflow-cpu, tensorflow-macos, ...)."""
+    import keras
+    import numpy
+    import PIL
+    import tensorflow
+
+    return {
+        "style-transfer-demo": _project_version(),
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "pillow": PIL.__version__,
+    }
+
+
+def _project_version() -> str:
+    try:
+        return metadata.version("style-transfer-demo")
+    except metadata.PackageNotFoundError:  # run from a checkout: read pyproject.toml
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
         try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
 
 
 def save_png(image: Image.Image, path: str | os.PathLike, recipe: dict[str, Any]) -> None:
@@ -48,8 +69,11 @@ def save_png(image: Image.Image, path: str | os.PathLike, recipe: dict[str, Any]
 def read_recipe(source: str | os.PathLike | Image.Image) -> dict[str, Any]:
     """The recipe stored in a PNG written by save_png."""
     try:
-        image = source if isinstance(source, Image.Image) else Image.open(source)
-        text = image.info.get(RECIPE_KEY) if hasattr(image, "info") else None
+        if isinstance(source, Image.Image):
+            text = source.info.get(RECIPE_KEY)
+        else:
+            with Image.open(source) as image:  # reads the header and text chunks, not the pixels
+                text = image.info.get(RECIPE_KEY)
     except (OSError, ValueError) as error:
         raise StyleTransferError(f"could not open the recipe image: {error}") from None
     if not text:

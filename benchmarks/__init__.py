@@ -1,0 +1,1 @@
+"""Speed, memory and convergence benchmarks (not part of the test suite). See run.py."""

@@ -1,0 +1,102 @@
+"""Shared pieces: the reference script, the images, timing a run, storing results."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("STYLE_BENCH_SHARED", ROOT.parent / "shared"))
+TUTORIAL = SHARED / "bench" / "tutorial_reference.py"
+IMAGES = SHARED / "images"
+CONTENT, STYLE = IMAGES / "tubingen.jpg", IMAGES / "starry_night.jpg"
+RESULTS = Path(__file__).resolve().parent / "results"
+WEIGHTS = Path(os.environ.get("STYLE_BENCH_WEIGHTS", "/tmp/style_bench.weights.h5"))
+
+
+def python() -> str:
+    return sys.executable
+
+
+def weights_file() -> str:
+    """The seeded untrained VGG19 that both the project and the reference load."""
+    if not WEIGHTS.exists():
+        subprocess.run([python(), str(TUTORIAL), "make-weights", str(WEIGHTS)], check=True, capture_output=True)
+    return str(WEIGHTS)
+
+
+def tutorial_module():
+    """tutorial_reference.py imported by path: it is no package, and shares no code with ours."""
+    spec = importlib.util.spec_from_file_location("tutorial_reference", TUTORIAL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tutorial_step_time(size: int, repeat: int = 3) -> float:
+    """Median seconds of one tutorial step at size x size, in a fresh process (as it documents)."""
+    command = [python(), str(TUTORIAL), "step-time", "--size", str(size), "--repeat", str(repeat)]
+    out = subprocess.run(command + ["--weights", weights_file()], check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[-1])
+
+
+def timed_run(config, weights: str, content=CONTENT, style=STYLE) -> dict[str, Any]:
+    """Run stylize to the end; wall time, first preview, the longest gap between frames, per-step log."""
+    from style_transfer import stylize
+
+    start = time.perf_counter()
+    last, gaps, first_preview, steps, frames = start, [], None, [], []
+    for frame in stylize(str(content), [str(style)], config, weights):
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+        if frame.image is not None:
+            first_preview = first_preview if first_preview is not None else now - start
+            frames.append((now - start, frame))
+        steps.append({"t": now - start, "scale": frame.scale, "total": frame.losses["total"]})
+    return {
+        "wall_s": last - start,
+        "first_preview_s": first_preview,
+        "max_frame_gap_s": max(gaps),
+        "steps": steps,
+        "final": frame,
+        "frames": frames,
+    }
+
+
+def machine() -> dict[str, Any]:
+    import psutil
+    import tensorflow as tf
+
+    cpu = platform.processor() or "?"
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as cpuinfo:
+        cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+        "tensorflow": tf.__version__,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def save(name: str, result: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    result = {"machine": machine(), **result}
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(f"wrote {RESULTS / f'{name}.json'}")
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None

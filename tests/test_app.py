@@ -1,0 +1,220 @@
+"""The Gradio app through its public API (gradio_client against the app served in-process).
+
+Untrained weights and tiny images; every wait polls a condition with a timeout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import app
+from style_transfer import StyleConfig, read_recipe
+from style_transfer.weights import UNTRAINED_WARNING
+from tests.served_app import free_port, wait_until
+
+SIZE = 96  # output long side: two pyramid scales, a few seconds in all
+
+
+def api_info(server) -> dict:
+    return server.client().view_api(print_info=False, return_format="dict")
+
+
+def submit(client, content: str, style: str, **settings):
+    settings = {"size": SIZE, "preset": "fast", **settings}
+    return client.submit(handle_file(content), handle_file(style), api_name="/stylize", **settings)
+
+
+# ---------------------------------------------------------------- the API's shape
+
+
+def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_server):
+    endpoints = api_info(app_server)["named_endpoints"]
+    assert list(endpoints) == ["/stylize"], "UI-only listeners must be private"
+    parameters = endpoints["/stylize"]["parameters"]
+    names = [p["parameter_name"] for p in parameters]
+    assert names[:4] == ["content", "style", "size", "preset"]
+    assert [p["component"] for p in parameters[:2]] == ["Image", "Image"]
+    assert not any(p["parameter_has_default"] for p in parameters[:2]), "content and style are required"
+    assert all(p["parameter_has_default"] for p in parameters[2:]), "every setting must have a default"
+    defaults = {p["parameter_name"]: p["parameter_default"] for p in parameters}
+    assert defaults["size"] == StyleConfig().size and defaults["preset"] == StyleConfig().preset
+    assert endpoints["/stylize"]["returns"][0]["component"] == "Image"
+
+
+def test_controls_are_derived_from_style_config():
+    for f in dataclasses.fields(StyleConfig):
+        if f.name in app.OPERATOR_FIELDS:
+            assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's limit, not a request's"
+            continue
+        control = app._control(f.name)
+        meta = f.metadata
+        expected = list(f.default) if isinstance(f.default, tuple) and "choices" in meta else f.default
+        if f.name != "style_blend":
+            assert control.value == expected, f.name
+        if "ui_max" in meta:
+            assert (control.minimum, control.maximum) == (meta["min"], meta["ui_max"]), f.name
+        if "choices" in meta:
+            assert [choice[1] for choice in control.choices] == list(meta["choices"]), f.name
+        assert control.info == meta["help"]
+
+
+def test_config_from_values_converts_ui_and_json_values():
+    config = app.config_from_values(
+        {"size": 128.0, "steps": 12.0, "style_blend": "2, 1", "style_layers": ["block1_conv1"], "preset": "fast"}
+    )
+    assert (config.size, config.steps, config.style_blend) == (128, 12, (2.0, 1.0))
+    assert config.style_layers == ("block1_conv1",)
+    assert app.config_from_values({"style_blend": ""}).style_blend == ()
+
+
+def test_the_page_has_examples_presets_and_the_untrained_banner(app_server):
+    config = app_server.demo.config
+    datasets = [c for c in config["components"] if c.get("type") == "dataset"]
+    assert datasets and len(datasets[0]["props"]["samples"]) >= 6, "need at least 6 example pairs"
+    texts = [c["props"].get("value") or "" for c in config["components"] if c.get("type") == "markdown"]
+    assert any(UNTRAINED_WARNING in text for text in texts), "no banner about the untrained weights"
+    galleries = [c for c in config["components"] if c.get("type") == "gallery"]
+    assert len(galleries[0]["props"]["value"]) == len(list(app.EXAMPLES_DIR.glob("style_*.jpg")))
+
+
+def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkeypatch):
+    monkeypatch.setenv("GRADIO_CACHE_EXAMPLES", "true")  # what Spaces sets by default
+    demo = app.build_demo(weights="untrained")  # caching an example would need outputs and run it now
+    dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
+    listeners = [fn for fn in demo.fns.values() if any(target[0] == dataset._id for target in fn.targets)]
+    assert listeners, "clicking an example does nothing"
+    for fn in listeners:
+        assert all(isinstance(block, gr.Image) for block in fn.outputs), "an example click does more than fill"
+        assert fn.api_name != "stylize"
+
+
+def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
+    monkeypatch.setenv(app.QUEUE_SIZE_ENV, "3")
+    monkeypatch.setenv(app.CONCURRENCY_ENV, "2")
+    demo = app.build_demo(weights="untrained")
+    assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (3, 2)
+    demo = app.build_demo(weights="untrained", queue_size=5, concurrency=1)
+    assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (5, 1)
+    monkeypatch.setenv(app.QUEUE_SIZE_ENV, "lots")
+    with pytest.raises(SystemExit, match=app.QUEUE_SIZE_ENV):
+        app.build_demo(weights="untrained")
+
+
+# ---------------------------------------------------------------- running through the API
+
+
+def test_submit_streams_frames_then_a_png_of_the_requested_size_with_its_recipe(app_server, example_files):
+    job = submit(app_server.client(), *example_files, preview_every=4)
+    image_path, progress, chart, download = job.result(timeout=180)
+    frames = job.outputs()
+    assert len(frames) >= 3, f"only {len(frames)} frames streamed"
+    steps = [int(re.search(r"Step (\d+)/", f[1]).group(1)) for f in frames[:-1]]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps), f"frames out of order: {steps}"
+    assert all(Path(f[0]).is_file() for f in frames), "every frame carries an image"
+    assert progress.startswith("**Done**")
+    result = Image.open(image_path)
+    assert max(result.size) == SIZE
+    recipe = read_recipe(download)
+    assert recipe["config"]["size"] == SIZE and recipe["config"]["preset"] == "fast"
+    assert recipe["weights"]["untrained"] is True
+    assert read_recipe(image_path) == recipe, "the shown image should be the same PNG as the download"
+    assert {row[2] for row in chart["data"]} >= {"style", "total"}
+
+
+def test_cancel_stops_the_run_on_the_server_within_a_step(app_server, example_files):
+    before = app.RUNS.finished
+    # Previews about once a second, many steps apart: the cancel must not wait for the next one.
+    job = submit(app_server.client(), *example_files, size=64, steps=2000)
+    wait_until(lambda: len(job.outputs()) >= 1, 120, "a streamed frame")
+    assert app.RUNS.active == 1
+    steps_at_cancel = app.RUNS.steps
+    job.cancel()
+    wait_until(lambda: app.RUNS.finished == before + 1, 30, "the run to end on the server")
+    assert app.RUNS.active == 0
+    assert app.RUNS.steps - steps_at_cancel <= 2, "the run went on after the cancel"
+    assert app.RUNS.steps - steps_at_cancel >= 0
+
+
+def test_loading_a_recipe_png_fills_the_controls(tmp_path, monkeypatch):
+    from style_transfer import save_png
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
+    from style_transfer.weights import WeightsInfo
+
+    config = StyleConfig(size=320, preset="best", style_strength=3.5, style_blend=(2.0, 1.0), seed=7)
+    recipe_file = tmp_path / "result.png"
+    save_png(
+        Image.new("RGB", (8, 8)),
+        recipe_file,
+        __import__("style_transfer").make_recipe(config, WeightsInfo("untrained:0", True, "test")),
+    )
+    values = dict(zip(app.MAIN_FIELDS + app.ADVANCED_FIELDS, app.settings_from_recipe({"path": str(recipe_file)})))
+    assert (values["size"], values["preset"], values["style_strength"], values["seed"]) == (320, "best", 3.5, 7)
+    assert values["style_blend"] == "2, 1"
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8)).save(plain)
+    with pytest.raises(gr.Error, match="no style-transfer recipe"):
+        app.settings_from_recipe({"path": str(plain)})
+
+
+def test_the_estimate_shows_before_run(example_files, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
+    uploaded = tmp_path / "photo.jpg"
+    uploaded.write_bytes(Path(example_files[0]).read_bytes())
+    names = app.API_PARAMETERS
+    values = [None] * len(names)
+    assert app.estimate_text(*values) == app.NO_ESTIMATE
+    values[names.index("content")] = {"path": str(uploaded)}
+    assert app.estimate_text(*values).startswith("**Estimate:** about")
+    values[names.index("size")] = 1_000_000
+    assert "size is 1000000" in app.estimate_text(*values)
+
+
+# ---------------------------------------------------------------- bad input gets the app's message
+
+
+@pytest.mark.parametrize(
+    ("case", "settings", "message"),
+    [
+        ("text file named .jpg", {}, "not an image file"),
+        ("blend weights not numbers", {"style_blend": "lots, more"}, "blend weights must be numbers"),
+        ("blend weights mismatch", {"style_blend": "1, 2, 3"}, "1 style images but 3 blend weights"),
+        ("size out of range", {"size": 100000}, "size is 100000"),
+    ],
+)
+def test_bad_input_returns_the_apps_message(app_server, example_files, tmp_path, case, settings, message):
+    content, style = example_files
+    if case.startswith("text file"):
+        content = str(tmp_path / "holiday.jpg")
+        Path(content).write_text("this is not a picture")
+    with pytest.raises(AppError, match=re.escape(message)):
+        submit(app_server.client(), content, style, **settings).result(timeout=60)
+
+
+def test_a_full_queue_says_so(example_files):
+    demo = app.build_demo(weights="untrained", queue_size=1, concurrency=1)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        from gradio_client import Client
+
+        clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
+        running = submit(clients[0], *example_files, size=64, steps=400, preview_every=1)
+        wait_until(lambda: running.outputs(), 120, "the first job to stream")
+        waiting = submit(clients[1], *example_files, size=64, steps=400)
+        wait_until(lambda: waiting.status().code.name == "IN_QUEUE", 30, "the second job to wait")
+        with pytest.raises(Exception, match="(?i)queue is full"):
+            submit(clients[2], *example_files, size=64).result(timeout=30)
+        for job in (waiting, running):
+            job.cancel()
+        wait_until(lambda: app.RUNS.active == 0, 30, "the runs to end")
+    finally:
+        demo.close()
