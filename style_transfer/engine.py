@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 from . import image as images
-from .config import StyleConfig, StyleTransferError, fit_long_side
+from .config import MIN_SCALE_SIDE, StyleConfig, StyleTransferError, fit_long_side
 from .losses import (
     NORMALIZED_STYLE_WEIGHT,
     NORMALIZED_TV_WEIGHT,
@@ -28,8 +29,14 @@ from .optim import make_optimizer
 from .recipe import make_recipe
 from .weights import WeightsInfo, default_spec
 
-TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-TUTORIAL_CONTENT_LAYERS = ("block5_conv2",)
+TUTORIAL_STYLE_LAYERS: tuple[str, ...] = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+TUTORIAL_CONTENT_LAYERS: tuple[str, ...] = ("block5_conv2",)
 PREVIEW_SECONDS = 1.0
 
 
@@ -128,7 +135,7 @@ class _Inputs:
 
 
 def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig) -> _Inputs:
-    limits = {"max_megapixels": config.max_input_megapixels, "max_bytes": config.max_input_bytes}
+    limits: dict[str, Any] = {"max_megapixels": config.max_input_megapixels, "max_bytes": config.max_input_bytes}
     if not styles:
         raise StyleTransferError("give at least one style image")
     content_image = images.load_image(content, "content image", **limits)
@@ -160,7 +167,7 @@ def check_output_size(plan: list[tuple[tuple[int, int], int]]) -> None:
 
 def stylize(
     content: Any, styles: Sequence[Any], config: StyleConfig | None = None, weights: str | None = None
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Validate the inputs now, then return a generator of one Frame per optimisation step.
 
     ``content`` and each of ``styles`` is a PIL image, a path, or bytes. ``weights`` is a
@@ -184,7 +191,7 @@ def _run(
     config: StyleConfig,
     objective: Objective,
     info: WeightsInfo,
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     total = sum(steps for _, steps in plan)
     clock = _Clock(plan)
     optimizer = None
@@ -195,7 +202,7 @@ def _run(
             styles = [images.to_array(_style_at(s, size, config.style_scale)) for s in inputs.styles]
             targets = objective.targets(content, styles, inputs.blend)
             start = _initial_image(config, content) if optimizer is None else _upscale(optimizer.image, content)
-            optimizer = make_optimizer(config.optimizer, start, config.learning_rate)
+            optimizer = make_optimizer(config.optimizer, start, config.learning_rate, config.objective)
             loss_and_gradient = objective.loss_and_gradient(targets)
             for index in range(steps):
                 losses = {name: float(value) for name, value in optimizer.step(loss_and_gradient).items()}
@@ -226,8 +233,14 @@ def _run(
 
 
 def _style_at(style: Image.Image, size: tuple[int, int], style_scale: float) -> Image.Image:
-    """The style image with its long side at style_scale times the output's long side."""
-    return images.resize(style, fit_long_side(style.size, max(16, round(max(size) * style_scale))))
+    """The style image with its long side at style_scale times the output's long side.
+
+    Never smaller than MIN_SCALE_SIDE on its short side: VGG19 pools four times, and a
+    narrow style image shrunk further would vanish before the deepest style layer.
+    """
+    width, height = style.size
+    long_side = max(round(max(size) * style_scale), math.ceil(MIN_SCALE_SIDE * max(width, height) / min(width, height)))
+    return images.resize(style, fit_long_side(style.size, long_side))
 
 
 def _initial_image(config: StyleConfig, content: np.ndarray) -> tf.Tensor:

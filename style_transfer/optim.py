@@ -74,11 +74,16 @@ class LBFGS:
 
 
 class Adam:
-    """Keras' Adam on the pixels, clipped to [0, 1] after each step (as in the TF tutorial)."""
+    """Keras' Adam on the pixels, clipped to [0, 1] after each step (as in the TF tutorial).
 
-    def __init__(self, image: tf.Tensor, learning_rate: float = 0.02):
+    ``epsilon`` must suit the loss's gradient scale: the tutorial's 0.1 is tuned for its
+    huge raw losses; on the normalised objective (gradients ~1e-4) it would shrink every
+    step a thousandfold, so that objective uses Keras' usual 1e-7.
+    """
+
+    def __init__(self, image: tf.Tensor, learning_rate: float = 0.02, epsilon: float = 1e-1):
         self.variable = tf.Variable(tf.clip_by_value(tf.convert_to_tensor(image), 0.0, 1.0))
-        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.99, epsilon=1e-1)
+        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.99, epsilon=epsilon)
         self.optimizer.build([self.variable])
 
     @property
@@ -92,5 +97,7 @@ class Adam:
         return losses
 
 
-def make_optimizer(name: str, image: tf.Tensor, learning_rate: float) -> LBFGS | Adam:
-    return LBFGS(image) if name == "lbfgs" else Adam(image, learning_rate)
+def make_optimizer(name: str, image: tf.Tensor, learning_rate: float, objective: str) -> LBFGS | Adam:
+    if name == "lbfgs":
+        return LBFGS(image)
+    return Adam(image, learning_rate, epsilon=1e-1 if objective == "tutorial" else 1e-7)

@@ -305,3 +305,15 @@ def test_tutorial_objective_matches_an_independent_computation(content_image, st
     assert first.losses["style"] == pytest.approx(style_loss, rel=1e-4)
     assert first.losses["tv"] == pytest.approx(tv, rel=1e-4)
     assert first.losses["total"] == pytest.approx(style_loss + tv, rel=1e-4)
+
+
+@pytest.mark.parametrize("style_size", [(256, 16), (16, 256)])
+def test_a_valid_but_narrow_style_image_works_or_is_refused_clearly(style_size, content_image, stripes):
+    """A 16:1 style image with a 16 px short side passes the loader's checks; scaled to the
+    output's long side (64) its short side is 4 px, too small for VGG19's pools."""
+    try:
+        frames = run(content_image, [stripes(*style_size)], TINY.replace(steps=2))
+    except StyleTransferError as error:
+        assert "style image" in str(error)
+        return
+    assert all(math.isfinite(v) for v in frames[-1].losses.values())
