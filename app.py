@@ -38,8 +38,8 @@ from style_transfer import (
     save_png,
     stylize,
 )
+from style_transfer.engine import warm_up
 from style_transfer.estimate import estimate_run
-from style_transfer.model import load_network
 from style_transfer.weights import UNTRAINED_WARNING, default_spec
 
 log = logging.getLogger("style_transfer.app")
@@ -407,9 +407,9 @@ def _env_int(name: str, default: int) -> int:
 
 
 def build_demo(weights: str | None = None, queue_size: int | None = None, concurrency: int | None = None) -> gr.Blocks:
-    """The app, queued. Loads the network now, once per process, so no request pays for it."""
+    """The app, queued. Loads the network and traces its step now, once per process, so no request pays for it."""
     spec = weights or default_spec()
-    info = load_network(spec)
+    info = warm_up(spec)
     with gr.Blocks(title="Neural style transfer", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(TITLE)
         gr.Markdown(INTRO)

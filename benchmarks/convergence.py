@@ -92,8 +92,11 @@ def main() -> None:
         "tutorial_256_final": target,
         "runs_256": runs,
     }
-    quality = engine_curve("balanced", 512, 0, weights, Evaluator(512, weights))
-    result["balanced_512_final"] = quality["curve"][-1][1]
+    evaluate_512 = Evaluator(512, weights)
+    for preset in ("balanced", "best"):
+        quality = engine_curve(preset, 512, 0, weights, evaluate_512)
+        result[f"{preset}_512_final"] = quality["curve"][-1][1]
+        result[f"{preset}_512_wall_s"] = quality["wall_s"]
     result["tutorial_512_steps"] = log_512[-1]["step"] if log_512 else 0
     result["tutorial_512_final"] = log_512[-1]["total"] if log_512 else None
     common.save("convergence", result)

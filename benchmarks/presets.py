@@ -42,11 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="512 px only, no 256/1024 runs")
     args = parser.parse_args()
-    from style_transfer.model import load_network
+    from style_transfer.engine import warm_up
 
     weights = common.weights_file()
     tutorial_512 = common.tutorial_step_time(512)
-    load_network(weights)  # the targets are about a loaded network, as in the app
+    warm_up(weights)  # the targets are about a loaded network, as in the app
     runs = [("fast", 512), ("balanced", 512)]
     runs += [] if args.quick else [("balanced", 256), ("balanced", 1024)]
     rows = [run_preset(preset, size, weights) for preset, size in runs]

@@ -17,7 +17,7 @@ FULL = [
     ["step_time", "--sizes", "128", "256", "512", "1024"],
     ["presets"],
     ["memory", "--sizes", "512", "1024", "2048"],
-    ["convergence", "--long-steps", "150"],
+    ["convergence", "--long-steps", "300"],
 ]
 QUICK = [
     ["check_objective"],

@@ -29,17 +29,6 @@ def load_network(spec: str) -> WeightsInfo:
         return _vgg19(spec)[1]
 
 
-@functools.lru_cache(maxsize=16)
-def feature_extractor(spec: str, layers: tuple[str, ...]) -> keras.Model:
-    """A Keras model from VGG input to the outputs of ``layers``, truncated after the deepest."""
-    with _lock:
-        vgg, _ = _vgg19(spec)
-    deepest = max(layers, key=VGG_CONV_LAYERS.index)
-    # A functional model holds only the layers between its inputs and outputs.
-    outputs = [vgg.get_layer(name).output for name in layers]
-    return keras.Model(vgg.input, outputs, name=f"vgg19_to_{deepest}")
-
-
 class FeatureNetwork:
     """VGG19's conv stack as plain TF ops in a chosen compute dtype, outputs in float32.
 

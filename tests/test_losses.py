@@ -198,14 +198,14 @@ def test_vgg_objective_directional_derivative_matches_finite_differences(objecti
     along the gradient's direction must match the gradient's norm (along a random direction the
     float32 round-off of the loss swamps the signal)."""
     from style_transfer.engine import TUTORIAL_CONTENT_LAYERS, TUTORIAL_STYLE_LAYERS
-    from style_transfer.model import feature_extractor, preprocess
+    from style_transfer.model import feature_network
 
-    extractor = feature_extractor("untrained", TUTORIAL_STYLE_LAYERS + TUTORIAL_CONTENT_LAYERS)
+    network = feature_network("untrained", TUTORIAL_STYLE_LAYERS + TUTORIAL_CONTENT_LAYERS, "float32")
     n = len(TUTORIAL_STYLE_LAYERS)
     rng = np.random.default_rng(2)
 
     def features(image):
-        outputs = extractor(preprocess(image))
+        outputs = network(image)
         return [losses.gram_matrix(x) for x in outputs[:n]], list(outputs[n:])
 
     style_targets, _ = features(tf.constant(rng.random((1, 32, 32, 3), np.float32)))
@@ -226,3 +226,23 @@ def test_vgg_objective_directional_derivative_matches_finite_differences(objecti
     numeric = (float(total(image + eps * direction)) - float(total(image - eps * direction))) / (2 * eps)
     assert analytic > 0.0
     assert numeric == pytest.approx(analytic, rel=0.01)
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [("float32", 1e-4), ("bfloat16", 0.05)])
+def test_feature_network_matches_keras_vgg19(dtype, tolerance):
+    """The engine's hand-written conv stack gives Keras' own VGG19 outputs (bfloat16: to its precision)."""
+    import keras
+
+    from style_transfer.model import feature_network, preprocess
+    from style_transfer.weights import load_vgg19
+
+    layers = ("block1_conv1", "block3_conv1", "block4_conv2", "block5_conv1")
+    vgg, _ = load_vgg19("untrained")
+    keras_model = keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers])
+    image = tf.constant(np.random.default_rng(3).random((1, 40, 56, 3), np.float32))
+    expected = keras_model(preprocess(image))
+    actual = feature_network("untrained", layers, dtype)(image)
+    for name, want, got in zip(layers, expected, actual):
+        assert got.shape == want.shape, name
+        scale = float(tf.reduce_max(tf.abs(want)))
+        assert float(tf.reduce_max(tf.abs(got - want))) <= tolerance * scale, name
