@@ -26,7 +26,6 @@ from typing import Any
 import anyio
 import gradio as gr
 import pandas as pd
-from PIL import Image, ImageOps
 
 from style_transfer import (
     Frame,
@@ -40,6 +39,7 @@ from style_transfer import (
 )
 from style_transfer.engine import warm_up
 from style_transfer.estimate import estimate_run
+from style_transfer.image import upright_size
 from style_transfer.weights import UNTRAINED_WARNING, default_spec
 
 log = logging.getLogger("style_transfer.app")
@@ -353,8 +353,7 @@ def estimate_text(*values: Any) -> str:
     try:
         config = config_from_values(named)
         path = _file_path(named.get("content"), "content photo")
-        with Image.open(path) as image:
-            size = ImageOps.exif_transpose(image).size if image.getexif().get(0x0112, 1) > 4 else image.size
+        size = upright_size(path)
         plan = config.scales(size)
     except StyleTransferError as error:
         return f"⚠️ {error}"

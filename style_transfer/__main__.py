@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from PIL import Image
 
-from .config import StyleConfig, StyleTransferError
+from .config import StyleConfig, StyleTransferError, one_line
 from .engine import Frame, stylize
 from .recipe import config_from_recipe, read_recipe, save_png
 from .weights import UNTRAINED_WARNING, default_spec
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except StyleTransferError as error:
-        print("error: " + " ".join(str(error).split()), file=sys.stderr)  # always one line
+        print(f"error: {one_line(error, 2000)}", file=sys.stderr)  # always one line
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

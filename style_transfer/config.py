@@ -40,6 +40,11 @@ class StyleTransferError(ValueError):
     """Bad input or settings; the message says what is wrong and how to fix it."""
 
 
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """A library exception's message on one line (Pillow, h5py, Keras and the hub write several)."""
+    return " ".join(str(error).split())[:limit] or type(error).__name__
+
+
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
 Init = Literal["content", "noise"]

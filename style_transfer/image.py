@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .config import StyleTransferError
+from .config import StyleTransferError, one_line
 
 MIN_SIDE = 16  # VGG19 pools four times before block5; smaller maps vanish
 MAX_ASPECT = 16.0
@@ -46,7 +46,7 @@ def load_image(
     except UnidentifiedImageError:
         raise StyleTransferError(f"{role} is not an image file Pillow can read (JPEG, PNG, WebP, GIF, ...)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise StyleTransferError(f"{role} is damaged or truncated ({_short(error)})") from None
+        raise StyleTransferError(f"{role} is damaged or truncated ({one_line(error, 120)})") from None
     return to_rgb(opened)
 
 
@@ -87,8 +87,12 @@ def _checked(image: Image.Image, role: str, max_megapixels: float) -> Image.Imag
     return image
 
 
-def _short(error: BaseException) -> str:
-    return str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+def upright_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(w, h) of an image file as it will be shown, EXIF rotation included, from its header alone."""
+    with Image.open(path) as image:
+        width, height = image.size
+        rotated = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)  # the transposing ones
+    return (height, width) if rotated else (width, height)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .config import StyleTransferError
+from .config import StyleTransferError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _imagenet() -> keras.Model:
         return keras.applications.VGG19(include_top=False, weights="imagenet")
     except Exception as error:  # Keras raises a bare Exception for a failed fetch
         raise StyleTransferError(
-            f"ImageNet VGG19 weights could not be downloaded ({_one_line(error)[:200]}). "
+            f"ImageNet VGG19 weights could not be downloaded ({one_line(error, 200)}). "
             f"Get {IMAGENET_FILE} elsewhere and pass --weights /path/to/{IMAGENET_FILE}, "
             "or hf://<repo>/<file>.h5, or --weights untrained"
         ) from None
@@ -99,7 +99,7 @@ def _from_file(path: Path) -> keras.Model:
         # Legacy .h5 files load by topology, so load into the full no-top VGG19.
         vgg.load_weights(str(path))
     except Exception as error:  # h5py and Keras raise many types for a bad file
-        raise StyleTransferError(f"{path} is not a VGG19 no-top weights file ({_one_line(error)})") from None
+        raise StyleTransferError(f"{path} is not a VGG19 no-top weights file ({one_line(error)})") from None
     return vgg
 
 
@@ -116,10 +116,5 @@ def _from_hub(spec: str) -> Path:
         return Path(hf_hub_download(repo_id=repo_id, filename=filename))
     except Exception as error:  # offline: LocalEntryNotFoundError; online: HTTP errors
         raise StyleTransferError(
-            f"could not get {filename} from Hugging Face repo {repo_id}: {_one_line(error)}"
+            f"could not get {filename} from Hugging Face repo {repo_id}: {one_line(error)}"
         ) from None
-
-
-def _one_line(error: BaseException) -> str:
-    """An exception's message on one line (h5py, Keras and the hub write several)."""
-    return " ".join(str(error).split())[:300] or type(error).__name__

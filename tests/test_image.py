@@ -248,3 +248,16 @@ def test_match_colours_gives_the_style_the_content_palette(picture):
     before = np.abs(np.asarray(style).reshape(-1, 3).mean(axis=0) - content_mean).max()
     after = np.abs(np.asarray(matched).reshape(-1, 3).mean(axis=0) - content_mean).max()
     assert after < 12 < before
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_size_matches_the_loaded_image(tmp_path, orientation):
+    """The header-only size the app's estimate uses agrees with what load_image produces."""
+    from style_transfer.image import upright_size
+
+    path = tmp_path / f"o{orientation}.jpg"
+    picture = Image.new("RGB", (40, 24), (200, 100, 50))
+    exif = picture.getexif()
+    exif[0x0112] = orientation
+    picture.save(path, exif=exif)
+    assert upright_size(path) == load_image(path).size
