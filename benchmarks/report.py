@@ -157,6 +157,55 @@ def equal_value_rows(data: dict) -> list[str]:
     return rows
 
 
+def study_lines(data: dict) -> list[str]:
+    """The optimiser study (benchmarks/optimizer_study.py): objective per evaluation, and coarse-to-fine at 512."""
+    import json
+
+    log = [json.loads(x) for x in (common.RESULTS / "tutorial_256.jsonl").read_text().splitlines()]
+    tutorial = {r["step"]: r["total"] for r in log}
+    shown = [n for n in (25, 50, 100, 200) if n <= data["evals"]]
+    lines = [
+        "",
+        "## Optimiser study: the tutorial objective at 256 px, single scale, per evaluation",
+        "",
+        "One evaluation (loss and gradient) costs one tutorial step. Target: "
+        f"{tutorial[1000]:.4g}, the tutorial's value after 1000 steps, within 50 evaluations' time.",
+        "",
+        "| variant | " + " | ".join(f"after {n}" for n in shown) + " | style / content / tv at the end |",
+        "| --- | " + " | ".join("---" for _ in shown) + " | --- |",
+        "| tutorial Adam (its log) | "
+        + " | ".join(f"{tutorial[n]:.4g}" if n in tutorial else "" for n in shown)
+        + f" | at 1000: {log[-1]['style']:.3g} / {log[-1]['content']:.3g} / {log[-1]['tv']:.3g} |",
+    ]
+    for name, curve in data["curves_256"].items():
+        values = dict((n, v) for n, v in curve)
+        last = curve[-1][1]
+        cells = " | ".join(f"{values[n]['total']:.4g}" if n in values else "" for n in shown)
+        lines.append(f"| {name} | {cells} | {last['style']:.3g} / {last['content']:.3g} / {last['tv']:.3g} |")
+    if data.get("coarse_to_fine_512"):
+        lines += [
+            "",
+            "Coarse to fine at 512 px on the same objective (tutorial after 500 steps at 512: "
+            f"{_tutorial_512_final():.4g}):",
+            "",
+            "| schedule | objective at the start of 512 (content term) | final (style / content / tv) |",
+            "| --- | --- | --- |",
+        ]
+        for name, r in data["coarse_to_fine_512"].items():
+            start, final = r["start"], r["final"]
+            lines.append(
+                f"| {name} | {start['total']:.4g} ({start['content']:.3g}) | {final['total']:.4g} "
+                f"({final['style']:.3g} / {final['content']:.3g} / {final['tv']:.3g}) |"
+            )
+    return lines + ["", "![objective per evaluation](optimizer_study.png)"]
+
+
+def _tutorial_512_final() -> float:
+    import json
+
+    return json.loads((common.RESULTS / "tutorial_512.jsonl").read_text().splitlines()[-1])["total"]
+
+
 def plot(data: dict) -> None:
     import matplotlib
 
@@ -186,7 +235,8 @@ def plot(data: dict) -> None:
 def main() -> None:
     import style_transfer  # noqa: F401 (quiet TensorFlow import)
 
-    results = {name: common.load(name) for name in ("check_objective", "step_time", "presets", "memory", "convergence")}
+    names = ("check_objective", "step_time", "presets", "memory", "convergence", "optimizer_study")
+    results = {name: common.load(name) for name in names}
     any_result = next((r for r in results.values() if r), {})
     m = any_result.get("machine", {})
     lines = [
@@ -220,6 +270,8 @@ def main() -> None:
     if results["convergence"]:
         plot(results["convergence"])
         lines += ["", "![objective vs wall time](convergence.png)"]
+    if results["optimizer_study"]:
+        lines += study_lines(results["optimizer_study"])
     (HERE / "RESULTS.md").write_text(
         "\n".join(lines) + "\n" + (HERE / "NOTES.md").read_text()
         if (HERE / "NOTES.md").exists()

@@ -18,6 +18,7 @@ FULL = [
     ["presets"],
     ["memory", "--sizes", "512", "1024", "2048"],
     ["convergence", "--long-steps", "300"],
+    ["optimizer_study"],
 ]
 QUICK = [
     ["check_objective"],
