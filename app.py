@@ -479,6 +479,7 @@ def _outputs_panel() -> dict[str, gr.components.Component]:
             label="Loss while optimising (log scale): "
             + " · ".join(f"{term} {colour}" for term, (colour, _) in LOSS_COLOURS.items()),
             color_map={term: hex_code for term, (_, hex_code) in LOSS_COLOURS.items()},
+            color_title=" ",  # Gradio draws the legend's title but not its entries; the label is the key
             height=300,
             x_title="step",
             y_title="log10 loss",
