@@ -12,8 +12,10 @@ from . import common
 HERE = Path(__file__).resolve().parent
 
 
-def _row(what: str, value: float | None, unit: str, ratio: float | None, target: str, ok: bool | None) -> str:
-    shown = "not measured" if value is None else f"{value:.3g} {unit}"
+def _row(
+    what: str, value: float | None, unit: str, ratio: float | None, target: str, ok: bool | None, missing="not measured"
+) -> str:
+    shown = missing if value is None else f"{value:.3g} {unit}"
     met = {True: "yes", False: "**no**", None: "n/a"}[ok]
     return f"| {what} | {shown} | {'' if ratio is None else f'{ratio:.3g}'} | {target} | {met} |"
 
@@ -115,7 +117,9 @@ def convergence_rows(data: dict) -> list[str]:
             f"`{run['preset']}` {run['steps']} steps at 256 (final {run['curve'][-1][1]:.4g})"
         )
         rows.append(
-            _row(what, reach, "s", ratio, "<= 0.05 of the tutorial's time", None if ratio is None else ratio <= 0.05)
+            _row(
+                what, reach, "s", ratio, "<= 0.05 of the tutorial's time", ratio is not None and ratio <= 0.05, "never"
+            )
         )
     rows += equal_value_rows(data)
     tut = data.get("tutorial_512_final")
