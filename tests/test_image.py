@@ -201,6 +201,24 @@ def test_decompression_bomb_is_refused_before_decoding(name, bad_files, monkeypa
         load_image(bad_files[name])
 
 
+def test_a_limit_above_pillows_own_bomb_warning_is_honoured(monkeypatch):
+    """Pillow warns above ~89 MP; the configured limit, not Pillow's, decides what is refused."""
+
+    class Decoding(Exception):
+        pass
+
+    def decode(self):
+        raise Decoding
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+    data = png_bytes(10000, 9500, (b"\x00" + bytes(30000)) * 4)  # the header says 95 megapixels
+    assert Image.MAX_IMAGE_PIXELS < 10000 * 9500
+    with pytest.raises(Decoding):  # accepted: it gets as far as decoding
+        load_image(data, max_megapixels=100)
+    with pytest.raises(StyleTransferError, match=r"10000x9500 \(95 megapixels\); the limit is 90 megapixels"):
+        load_image(data, max_megapixels=90)
+
+
 def test_megapixel_limit_is_configurable():
     data = _encode(Image.new("RGB", (200, 100)))  # 0.02 megapixels
     assert load_image(data, max_megapixels=0.02).size == (200, 100)
