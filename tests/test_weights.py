@@ -98,6 +98,15 @@ def test_h5_that_is_not_vgg19_weights(tmp_path):
             load_vgg19(str(path))
 
 
+def test_weights_file_missing_a_layer_is_refused_not_half_loaded(weights_file, tmp_path):
+    partial = tmp_path / "partial.weights.h5"
+    shutil.copy(weights_file, partial)
+    with h5py.File(partial, "r+") as f:
+        del f["layers/conv2d_15"]  # the last convolution, block5_conv4
+    with pytest.raises(StyleTransferError, match="not a VGG19 no-top weights file.*block5_conv4"):
+        load_vgg19(str(partial))
+
+
 def test_missing_weights_file(tmp_path):
     with pytest.raises(StyleTransferError, match="not found"):
         load_vgg19(str(tmp_path / "nowhere.h5"))
