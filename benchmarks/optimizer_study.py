@@ -148,47 +148,34 @@ def study_256(tutorial, model, evals: int) -> dict[str, list]:
     return curves
 
 
+def minimise(problem: Problem, start, steps: int):
+    """``steps`` of our L-BFGS from ``start``; the image at the end."""
+    from style_transfer.optim import LBFGS
+
+    optimizer = LBFGS(start)
+    for _ in range(steps):
+        optimizer.step(problem.loss_and_gradient())
+    return optimizer.image
+
+
 def study_512(tutorial, model) -> dict[str, dict]:
     """Coarse-to-fine on this objective: 50 L-BFGS steps at 256, then 15 at 512, by how the image goes up."""
     import tensorflow as tf
 
     from style_transfer.engine import _upscale
-    from style_transfer.optim import LBFGS
 
     low, high = Problem(tutorial, model, 256), Problem(tutorial, model, 512)
-    size = high.content.shape[1:3]
-    coarse = [None]
-
-    def from_256(upscale):
-        def start():
-            if coarse[0] is None:
-                optimizer = LBFGS(low.content)
-                for _ in range(50):
-                    optimizer.step(low.loss_and_gradient())
-                coarse[0] = optimizer.image
-            return upscale(coarse[0])
-
-        return start
-
+    coarse = minimise(low, low.content, 50)
+    bicubic = tf.image.resize(coarse, high.content.shape[1:3], method="bicubic")
     starts = {
-        "single scale at 512, 30 steps": (lambda: high.content, 30),
-        "50 at 256, bicubic upscale, 15 at 512": (
-            from_256(lambda x: tf.clip_by_value(tf.image.resize(x, size, method="bicubic"), 0.0, 1.0)),
-            15,
-        ),
-        "50 at 256, upscale + content detail (engine), 15 at 512": (
-            from_256(lambda x: _upscale(x, high.content.numpy())),
-            15,
-        ),
+        "single scale at 512, 30 steps": (high.content, 30),
+        "50 at 256, bicubic upscale, 15 at 512": (tf.clip_by_value(bicubic, 0.0, 1.0), 15),
+        "50 at 256, upscale + content detail (engine), 15 at 512": (_upscale(coarse, high.content.numpy()), 15),
     }
     results = {}
-    for name, (start, steps) in starts.items():
-        image = start()
-        first = high.value(image)
-        optimizer = LBFGS(image)
-        for _ in range(steps):
-            optimizer.step(high.loss_and_gradient())
-        results[name] = {"start": first, "final": high.value(optimizer.image), "steps_at_512": steps}
+    for name, (image, steps) in starts.items():
+        final = minimise(high, image, steps)
+        results[name] = {"start": high.value(image), "final": high.value(final), "steps_at_512": steps}
         print(name, results[name], flush=True)
     return results
 
