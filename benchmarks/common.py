@@ -90,6 +90,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def tutorial_log(size: int) -> list[dict[str, Any]]:
+    """The stored log of the tutorial's long run at ``size`` (results/tutorial_<size>.jsonl), or []."""
+    path = RESULTS / f"tutorial_{size}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def save(name: str, result: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     result = {"machine": machine(), **result}

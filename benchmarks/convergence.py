@@ -12,7 +12,6 @@ is computed by the reference's own ``Tutorial.loss`` in float32 on the saved 8-b
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 
 import numpy as np
@@ -20,11 +19,11 @@ import numpy as np
 from . import common
 
 
-def read_log(path: str | None, name: str) -> list[dict]:
+def read_log(path: str | None, size: int) -> list[dict]:
+    """A new tutorial log is copied into results/ first; then the stored one is read."""
     if path:
-        shutil.copy(path, common.RESULTS / name)
-    stored = common.RESULTS / name
-    return [json.loads(line) for line in stored.read_text().splitlines()] if stored.exists() else []
+        shutil.copy(path, common.RESULTS / f"tutorial_{size}.jsonl")
+    return common.tutorial_log(size)
 
 
 class Evaluator:
@@ -72,8 +71,8 @@ def main() -> None:
 
     weights = common.weights_file()
     log_256, log_512 = (
-        read_log(args.tutorial_log_256, "tutorial_256.jsonl"),
-        read_log(args.tutorial_log_512, "tutorial_512.jsonl"),
+        read_log(args.tutorial_log_256, 256),
+        read_log(args.tutorial_log_512, 512),
     )
     result = {
         "tutorial_256_step_s": common.tutorial_step_time(256),

@@ -13,7 +13,6 @@ optimizer_study.png (objective vs evaluations), rendered into RESULTS.md by the 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 
@@ -209,7 +208,7 @@ def main() -> None:
 
     tutorial = common.tutorial_module()
     model = tutorial.Tutorial(common.weights_file())
-    log = [json.loads(x) for x in (common.RESULTS / "tutorial_256.jsonl").read_text().splitlines()]
+    log = common.tutorial_log(256)
     result = {"evals": args.evals, "curves_256": study_256(tutorial, model, args.evals)}
     if not args.skip_512:
         result["coarse_to_fine_512"] = study_512(tutorial, model)

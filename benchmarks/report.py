@@ -143,9 +143,7 @@ def convergence_rows(data: dict) -> list[str]:
 
 def equal_value_rows(data: dict) -> list[str]:
     """How much sooner each run reaches its own final value than the tutorial algorithm does."""
-    import json
-
-    log = [json.loads(x) for x in (common.RESULTS / "tutorial_256.jsonl").read_text().splitlines()]
+    log = common.tutorial_log(256)
     rows = []
     for run in data["runs_256"]:
         final_time, final = run["curve"][-1]
@@ -163,9 +161,7 @@ def equal_value_rows(data: dict) -> list[str]:
 
 def study_lines(data: dict) -> list[str]:
     """The optimiser study (benchmarks/optimizer_study.py): objective per evaluation, and coarse-to-fine at 512."""
-    import json
-
-    log = [json.loads(x) for x in (common.RESULTS / "tutorial_256.jsonl").read_text().splitlines()]
+    log = common.tutorial_log(256)
     tutorial = {r["step"]: r["total"] for r in log}
     shown = [n for n in (25, 50, 100, 200) if n <= data["evals"]]
     lines = [
@@ -190,7 +186,7 @@ def study_lines(data: dict) -> list[str]:
         lines += [
             "",
             "Coarse to fine at 512 px on the same objective (tutorial after 500 steps at 512: "
-            f"{_tutorial_512_final():.4g}):",
+            f"{common.tutorial_log(512)[-1]['total']:.4g}):",
             "",
             "| schedule | objective at the start of 512 (content term) | final (style / content / tv) |",
             "| --- | --- | --- |",
@@ -204,19 +200,13 @@ def study_lines(data: dict) -> list[str]:
     return lines + ["", "![objective per evaluation](optimizer_study.png)"]
 
 
-def _tutorial_512_final() -> float:
-    import json
-
-    return json.loads((common.RESULTS / "tutorial_512.jsonl").read_text().splitlines()[-1])["total"]
-
-
 def plot(data: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    log = [__import__("json").loads(x) for x in (common.RESULTS / "tutorial_256.jsonl").read_text().splitlines()]
+    log = common.tutorial_log(256)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(
         [r["step"] * data["tutorial_256_step_s"] for r in log],
