@@ -27,6 +27,7 @@ from huggingface_hub import SpaceCard, SpaceHardware
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from .config import StyleTransferError, one_line
+from .model import PRECISION_ENV
 from .weights import WEIGHTS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +36,16 @@ TOP_LEVEL_FILES = ("app.py", "README.md", "LICENSE")
 CPU_REQUIREMENTS, GPU_REQUIREMENTS = "requirements.txt", "requirements-gpu.txt"
 PACKAGE_DIR, EXAMPLES_DIR = "style_transfer", "examples"
 CPU_HARDWARE = ("cpu-basic", "cpu-upgrade")
+# GPUs below compute capability 8.0 have no native bfloat16 (a T4 is 7.5; A10G, L4, L40S, A100 are
+# 8.0 or more), so a Space on them computes in float32 whatever the app's own detection says.
+FLOAT32_HARDWARE = ("t4-small", "t4-medium")
 DEFAULT_HARDWARE, DEFAULT_WEIGHTS = "cpu-basic", "imagenet"
 # Files the deploy owns on the Space: stale ones there (a renamed module, a dropped example) are deleted.
 OWNED_PATTERNS = (f"{PACKAGE_DIR}/*", f"{EXAMPLES_DIR}/*")
 ZERO_GPU_REFUSAL = (
-    "ZeroGPU is not supported: it attaches a GPU to PyTorch code inside @spaces.GPU functions, "
-    "and this app runs on TensorFlow; use a GPU flavour such as t4-small, or cpu-basic"
+    "ZeroGPU is not supported: it lends a GPU to PyTorch code inside @spaces.GPU functions "
+    "(PyTorch only, Python 3.10), and this app runs TensorFlow on Python 3.11+; "
+    "use a GPU flavour such as t4-small, or cpu-basic"
 )
 
 
@@ -77,8 +82,16 @@ def make_plan(
         private=private,
         files=space_files(root, gpu=hardware not in CPU_HARDWARE),
         readme=space_readme(root / "README.md", preload),
-        variables={WEIGHTS_ENV: weights},
+        variables=space_variables(hardware, weights),
     )
+
+
+def space_variables(hardware: str, weights: str) -> dict[str, str]:
+    """The Space's environment: the weights always set, so it never falls back to untrained unnoticed."""
+    variables = {WEIGHTS_ENV: weights}
+    if hardware in FLOAT32_HARDWARE:
+        variables[PRECISION_ENV] = "float32"
+    return variables
 
 
 def _check_space(space: str) -> None:

@@ -18,6 +18,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from style_transfer import deploy
+from style_transfer.model import PRECISION_ENV
 from style_transfer.weights import WEIGHTS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,9 +113,11 @@ def test_hub_weights_are_preloaded_at_build_time(capsys):
     assert "  preload_from_hub:\n  - alice/vgg19-weights vgg19.h5\n" in output
 
 
-def test_gpu_hardware_gets_the_gpu_requirements(capsys):
+def test_gpu_hardware_gets_the_gpu_requirements_and_a_t4_float32(capsys):
     plan = deploy.make_plan("alice/style-transfer", hardware="t4-small")
     assert plan.files["requirements.txt"] == ROOT / "requirements-gpu.txt"
+    assert plan.variables[PRECISION_ENV] == "float32"
+    assert PRECISION_ENV not in deploy.make_plan("alice/style-transfer", hardware="a10g-small").variables
     assert deploy.make_plan("alice/style-transfer", hardware="cpu-upgrade").files["requirements.txt"].name == (
         "requirements.txt"
     )
@@ -187,7 +190,8 @@ def test_deploy_creates_the_space_sets_the_variable_then_uploads_the_planned_fil
     weights = "hf://alice/vgg19-weights/vgg19.h5"
     assert deploy.main(["alice/style-transfer", "--hardware", "t4-small", "--private", "--weights", weights]) == 0
     assert "Deployed: https://huggingface.co/spaces/alice/style-transfer" in capsys.readouterr().out
-    assert [name for name, _, _ in api.calls] == ["repo_exists", "create_repo", "add_space_variable", "upload_folder"]
+    names = ["repo_exists", "create_repo", "add_space_variable", "add_space_variable", "upload_folder"]
+    assert [name for name, _, _ in api.calls] == names
     _, args, kwargs = api.calls[1]
     assert args == ("alice/style-transfer",)
     assert kwargs == {
@@ -197,9 +201,11 @@ def test_deploy_creates_the_space_sets_the_variable_then_uploads_the_planned_fil
         "space_hardware": "t4-small",
         "exist_ok": True,
     }
-    _, args, kwargs = api.calls[2]
-    assert args == ("alice/style-transfer", WEIGHTS_ENV, weights)
-    upload = api.calls[3][2]
+    assert [args for name, args, _ in api.calls if name == "add_space_variable"] == [
+        ("alice/style-transfer", WEIGHTS_ENV, weights),
+        ("alice/style-transfer", PRECISION_ENV, "float32"),  # a T4 has no native bfloat16
+    ]
+    upload = api.calls[-1][2]
     assert upload["repo_id"] == "alice/style-transfer" and upload["repo_type"] == "space"
     assert set(upload["delete_patterns"]) == {"style_transfer/*", "examples/*"}
     plan = deploy.make_plan("alice/style-transfer", "t4-small", True, weights)
