@@ -16,8 +16,9 @@ from typing import Any, NoReturn
 
 from PIL import Image
 
-from .config import StyleConfig, StyleTransferError, one_line
+from .config import StyleConfig
 from .engine import Frame, stylize
+from .errors import StyleTransferError, one_line
 from .recipe import config_from_recipe, read_recipe, save_png
 from .weights import UNTRAINED_WARNING, default_spec
 

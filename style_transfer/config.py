@@ -11,39 +11,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PRESETS = ("fast", "balanced", "best")
+from .errors import StyleTransferError
+from .model import VGG_CONV_LAYERS
+from .plan import PRESET_STEPS, SCHEDULES, Plan, pyramid
+
+PRESETS = tuple(SCHEDULES)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 OBJECTIVES = ("normalized", "tutorial")
 COLOR_MODES = ("none", "luminance", "histogram")
-VGG_CONV_LAYERS = tuple(
-    f"block{block}_conv{conv}"
-    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
-    for conv in range(1, convs + 1)
-)
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
-
-# Coarse-to-fine schedules: (fraction of the output long side, share of the steps).
-# Most steps go to the small scales, where a step costs 1/16 or 1/4 of a full-size one;
-# the full-size scale only adds the fine texture to an already stylised image.
-SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
-    "fast": ((0.25, 0.60), (0.5, 0.32), (1.0, 0.08)),
-    "balanced": ((0.25, 0.50), (0.5, 0.39), (1.0, 0.11)),
-    "best": ((0.25, 0.35), (0.5, 0.35), (1.0, 0.30)),
-}
-PRESET_STEPS = {"fast": 36, "balanced": 72, "best": 300}
-MIN_SCALE_SIDE = 32  # a coarser scale's short side; below it VGG's deep layers see a pixel or two
-
-
-class StyleTransferError(ValueError):
-    """Bad input or settings; the message says what is wrong and how to fix it."""
-
-
-def one_line(error: BaseException, limit: int = 300) -> str:
-    """A library exception's message on one line (Pillow, h5py, Keras and the hub write several)."""
-    return " ".join(str(error).split())[:limit] or type(error).__name__
-
 
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
@@ -98,8 +76,8 @@ class StyleConfig:
     def total_steps(self) -> int:
         return self.steps or PRESET_STEPS[self.preset]
 
-    def scales(self, content_size: tuple[int, int]) -> list[tuple[tuple[int, int], int]]:
-        """The pyramid: ((width, height), steps) per scale, coarse to fine, aspect kept."""
+    def scales(self, content_size: tuple[int, int]) -> Plan:
+        """The pyramid: a Scale (size, steps) per level, coarse to fine, aspect kept."""
         return pyramid(content_size, self.size, self.preset, self.total_steps)
 
     def replace(self, **changes: Any) -> StyleConfig:
@@ -153,47 +131,3 @@ def _validate_items(name: str, items: tuple, choices: tuple | None) -> None:
 def _is_weight(item: Any) -> bool:
     number = isinstance(item, (int, float)) and not isinstance(item, bool)
     return number and math.isfinite(item) and item >= 0
-
-
-def pyramid(
-    content_size: tuple[int, int], long_side: int, preset: str, total_steps: int
-) -> list[tuple[tuple[int, int], int]]:
-    """Scales for a content image of ``content_size`` (w, h) and their step counts.
-
-    Coarse scales whose short side is under MIN_SCALE_SIDE are dropped and their steps
-    go to the next one, so tiny outputs run at a single scale.
-    """
-    width, height = content_size
-    plan: list[tuple[tuple[int, int], float]] = []
-    carried = 0.0
-    schedule = SCHEDULES[preset]
-    for index, (fraction, share) in enumerate(schedule):
-        size = fit_long_side((width, height), round(long_side * fraction))
-        carried += share
-        if min(size) < MIN_SCALE_SIDE and index < len(schedule) - 1:
-            continue
-        plan.append((size, carried))
-        carried = 0.0
-    return _allocate_steps(plan, total_steps)
-
-
-def _allocate_steps(plan: list[tuple[tuple[int, int], float]], total: int) -> list[tuple[tuple[int, int], int]]:
-    # Largest-remainder rounding, at least one step per scale. With fewer steps than scales the
-    # coarsest scales go: the last one is the output size, whatever the number of steps.
-    plan = plan[max(0, len(plan) - total) :]
-    shares = [share for _, share in plan]
-    raw = [total * s / sum(shares) for s in shares]
-    counts = [max(1, math.floor(r)) for r in raw]
-    order = sorted(range(len(raw)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
-    for i in order[: max(0, total - sum(counts))]:
-        counts[i] += 1
-    while sum(counts) > total:
-        counts[counts.index(max(counts))] -= 1
-    return [(size, n) for (size, _), n in zip(plan, counts) if n > 0]
-
-
-def fit_long_side(size: tuple[int, int], long_side: int) -> tuple[int, int]:
-    """(w, h) scaled so the longer side is ``long_side``, aspect ratio kept."""
-    width, height = size
-    scale = long_side / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))

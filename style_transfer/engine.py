@@ -15,7 +15,8 @@ import tensorflow as tf
 from PIL import Image
 
 from . import image as images
-from .config import MIN_SCALE_SIDE, StyleConfig, StyleTransferError, fit_long_side
+from .config import StyleConfig
+from .errors import StyleTransferError
 from .losses import (
     NORMALIZED_STYLE_WEIGHT,
     NORMALIZED_TV_WEIGHT,
@@ -26,6 +27,7 @@ from .losses import (
 )
 from .model import compute_dtype, feature_network, load_network
 from .optim import make_optimizer
+from .plan import MIN_SCALE_SIDE, Plan, fit_long_side
 from .recipe import make_recipe
 from .weights import WeightsInfo, default_spec
 
@@ -165,8 +167,8 @@ def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig) -> 
     return _Inputs(content_image, style_images, blend, None)
 
 
-def check_output_size(plan: list[tuple[tuple[int, int], int]]) -> None:
-    width, height = plan[-1][0]
+def check_output_size(plan: Plan) -> None:
+    width, height = plan[-1].size
     if min(width, height) < images.MIN_SIDE:
         raise StyleTransferError(
             f"the output would be {width}x{height}; its short side must be at least {images.MIN_SIDE} px "
@@ -196,7 +198,7 @@ def stylize(
 
 def _run(
     inputs: _Inputs,
-    plan: list[tuple[tuple[int, int], int]],
+    plan: Plan,
     config: StyleConfig,
     objective: Objective,
     info: WeightsInfo,
@@ -285,7 +287,7 @@ def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image
 class _Clock:
     """Elapsed time, preview pacing and an ETA from the measured cost per pixel-step."""
 
-    def __init__(self, plan: list[tuple[tuple[int, int], int]]):
+    def __init__(self, plan: Plan):
         self.plan = plan
         self.start = self.last_tick = self.last_preview = time.perf_counter()
         self.seconds_per_pixel_step: float | None = None
@@ -293,7 +295,7 @@ class _Clock:
     def tick(self, scale: int, index: int) -> None:
         now = time.perf_counter()
         if index > 0:  # the first step of a scale includes compiling; keep it out of the rate
-            width, height = self.plan[scale][0]
+            width, height = self.plan[scale].size
             rate = (now - self.last_tick) / (width * height)
             previous = self.seconds_per_pixel_step
             self.seconds_per_pixel_step = rate if previous is None else 0.7 * previous + 0.3 * rate

@@ -9,8 +9,13 @@ import threading
 import keras
 import tensorflow as tf
 
-from .config import VGG_CONV_LAYERS
 from .weights import WeightsInfo, load_vgg19
+
+VGG_CONV_LAYERS = tuple(
+    f"block{block}_conv{conv}"
+    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
+    for conv in range(1, convs + 1)
+)
 
 _lock = threading.Lock()
 PRECISION_ENV = "STYLE_TRANSFER_PRECISION"  # auto | float32 | bfloat16

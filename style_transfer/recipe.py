@@ -12,7 +12,8 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
-from .config import StyleConfig, StyleTransferError
+from .config import StyleConfig
+from .errors import StyleTransferError
 from .weights import WeightsInfo
 
 RECIPE_KEY = "style_transfer_recipe"

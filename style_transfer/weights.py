@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .config import StyleTransferError, one_line
+from .errors import StyleTransferError, one_line
 
 log = logging.getLogger(__name__)
 

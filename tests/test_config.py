@@ -9,15 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from style_transfer.config import (
-    MIN_SCALE_SIDE,
-    PRESET_STEPS,
-    PRESETS,
-    VGG_CONV_LAYERS,
-    StyleConfig,
-    StyleTransferError,
-    pyramid,
-)
+from style_transfer import StyleTransferError
+from style_transfer.config import PRESETS, StyleConfig
+from style_transfer.model import VGG_CONV_LAYERS
+from style_transfer.plan import MIN_SCALE_SIDE, PRESET_STEPS, pyramid
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 BOUNDED = [name for name, f in FIELDS.items() if "min" in f.metadata]
