@@ -19,9 +19,9 @@ TOLERANCE = 1e-4
 
 def engine_losses(image, content, style, weights: str, dtype: str) -> dict[str, float]:
     from style_transfer import StyleConfig
-    from style_transfer.engine import Objective
+    from style_transfer.engine import CompiledObjective
 
-    objective = Objective(weights, StyleConfig(objective="tutorial"), dtype=dtype)
+    objective = CompiledObjective(weights, StyleConfig(objective="tutorial"), dtype=dtype)
     targets = objective.targets(np.asarray(content), [np.asarray(style)], [1.0])
     losses, _ = objective.loss_and_gradient(targets)(image)
     return {name: float(value) for name, value in losses.items()}

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import StyleTransferError
+from .losses import OBJECTIVE_SPECS
 from .model import VGG_CONV_LAYERS
 from .plan import PRESET_STEPS, SCHEDULES, Plan, pyramid
 
 PRESETS = tuple(SCHEDULES)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
-OBJECTIVES = ("normalized", "tutorial")
+OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -26,7 +27,6 @@ DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
 Init = Literal["content", "noise"]
-Objective = Literal["normalized", "tutorial"]
 ColorMode = Literal["none", "luminance", "histogram"]
 
 
@@ -47,8 +47,8 @@ class StyleConfig:
     learning_rate: float = _knob(0.02, "Adam learning rate on pixels in [0, 1]", min=1e-5, max=1.0)
     init: Init = _knob("content", "initial image", choices=INITS)
     seed: int = _knob(0, "random seed (noise init)", min=0, max=2**31 - 1)
-    objective: Objective = _knob(
-        "normalized", "loss: normalized (per-layer) or the TF tutorial's exact one", choices=OBJECTIVES
+    objective: str = _knob(
+        "normalized", "loss: " + " or ".join(spec.summary for spec in OBJECTIVE_SPECS.values()), choices=OBJECTIVES
     )
     preserve_color: ColorMode = _knob("none", "keep the content's colours", choices=COLOR_MODES)
     style_scale: float = _knob(1.0, "style image size relative to the output", min=0.1, max=4.0, ui_max=2.0)

@@ -9,6 +9,7 @@ import threading
 import keras
 import tensorflow as tf
 
+from .losses import OBJECTIVE_SPECS
 from .weights import WeightsInfo, load_vgg19
 
 VGG_CONV_LAYERS = tuple(
@@ -44,6 +45,7 @@ class FeatureNetwork:
     """
 
     def __init__(self, vgg: keras.Model, layers: tuple[str, ...], dtype: tf.DType):
+        layers = tuple(dict.fromkeys(layers))  # a layer may serve both style and content: compute it once
         deepest = VGG_CONV_LAYERS.index(max(layers, key=VGG_CONV_LAYERS.index))
         self.layers, self.dtype = layers, dtype
         self.convs = [
@@ -51,8 +53,13 @@ class FeatureNetwork:
             for name in VGG_CONV_LAYERS[: deepest + 1]
         ]
 
-    def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
-        """RGB in [0, 1], (B, H, W, 3) -> the ReLU outputs of ``layers`` as float32."""
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """RGB in [0, 1], (B, H, W, 3) -> {layer name: its ReLU output as float32} for ``layers``."""
+        # Grams and losses in float32: sums over many pixels lose too much in bfloat16.
+        return {name: tf.cast(x, tf.float32) for name, x in self.activations(image).items()}
+
+    def activations(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """{layer name: its ReLU output in the compute dtype}; cast to float32 before summing over it."""
         x = tf.cast(preprocess(image), self.dtype)
         wanted = {}
         for name, kernel, bias in self.convs:
@@ -61,8 +68,7 @@ class FeatureNetwork:
             x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
             if name in self.layers:
                 wanted[name] = x
-        # Grams and losses in float32: sums over many pixels lose too much in bfloat16.
-        return [tf.cast(wanted[name], tf.float32) for name in self.layers]
+        return wanted
 
 
 @functools.lru_cache(maxsize=16)
@@ -97,3 +103,9 @@ def preprocess(image: tf.Tensor) -> tf.Tensor:
     """RGB in [0, 1] -> Caffe-style BGR minus the ImageNet mean, as VGG19 was trained on."""
     # A tensor, never a NumPy array: Keras' preprocess_input changes float arrays in place.
     return keras.applications.vgg19.preprocess_input(image * 255.0)
+
+
+def objective_dtype(objective: str) -> str:
+    """The convolutions' dtype for a run of ``objective``: its own precision if it fixes one."""
+    spec = OBJECTIVE_SPECS[objective]
+    return compute_dtype() if spec.precision == "auto" else spec.precision
