@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -152,38 +151,6 @@ def _blend_text(blend: Sequence[float]) -> str:
     return ", ".join(f"{weight:g}" for weight in blend)
 
 
-def _parse_blend(raw: Any) -> tuple[float, ...]:
-    if isinstance(raw, (list, tuple)):
-        items: Sequence[Any] = raw
-    else:
-        items = [item for item in re.split(r"[,;\s]+", str(raw or "").strip()) if item]
-    try:
-        return tuple(float(item) for item in items)
-    except (TypeError, ValueError):
-        raise StyleTransferError(
-            f"blend weights must be numbers separated by commas (e.g. 2, 1), got {raw!r}"
-        ) from None
-
-
-def _field_value(name: str, raw: Any) -> Any:
-    """A raw control/API value as the type StyleConfig wants; StyleConfig itself checks ranges."""
-    default = FIELDS[name].default
-    if raw is None:
-        return default
-    if name == "style_blend":
-        return _parse_blend(raw)
-    if isinstance(default, tuple):
-        return tuple(raw) if isinstance(raw, (list, tuple)) else (raw,)
-    if isinstance(default, int) and isinstance(raw, float) and raw.is_integer():
-        return int(raw)  # sliders and JSON clients send 512.0 for 512
-    return raw
-
-
-def config_from_values(values: dict[str, Any]) -> StyleConfig:
-    """The StyleConfig for the controls' values (names as in API_PARAMETERS); raises StyleTransferError."""
-    return StyleConfig(**{name: _field_value(name, values.get(name)) for name in FIELDS if name in values})
-
-
 def _file_path(payload: Any, role: str) -> str:
     """The server-side path of an uploaded file (the events skip Gradio's preprocessing)."""
     if isinstance(payload, dict):
@@ -296,7 +263,7 @@ class _Run:
 
 def _start(weights: str, values: dict[str, Any]) -> Iterator[Frame]:
     """The engine's generator for these values; it validates them now (StyleTransferError)."""
-    config = config_from_values(values)
+    config = StyleConfig.from_raw({name: values.get(name) for name in FIELDS if name in values})
     content = _file_path(values.get("content"), "content photo")
     return stylize(content, _style_paths(values.get("style"), values.get(EXTRA_STYLES)), config, weights=weights)
 
@@ -351,7 +318,7 @@ def estimate_text(*values: Any) -> str:
     if not named.get("content"):
         return NO_ESTIMATE
     try:
-        config = config_from_values(named)
+        config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS})
         path = _file_path(named.get("content"), "content photo")
         size = upright_size(path)
         plan = config.scales(size)

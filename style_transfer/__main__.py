@@ -76,13 +76,10 @@ def _add_knob(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:
 def config_from_args(args: argparse.Namespace) -> StyleConfig:
     """Defaults, then the recipe's settings (if any), then the flags given."""
     base = config_from_recipe(read_recipe(args.recipe)) if args.recipe else StyleConfig()
-    given = {
-        f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig) if getattr(args, f.name) is not None
-    }
-    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
-    if args.save_every and "preview_every" not in given:
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig)}
+    if args.save_every and given["preview_every"] is None:
         given["preview_every"] = args.save_every
-    return base.replace(**given)
+    return StyleConfig.from_raw(given, base)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -87,13 +89,56 @@ class StyleConfig:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> StyleConfig:
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise StyleTransferError(f"unknown setting(s): {', '.join(unknown)}")
+    def from_dict(cls, values: Mapping[str, Any]) -> StyleConfig:
+        """The config of ``to_dict``'s output (JSON lists back to tuples); unknown names are refused."""
+        _refuse_unknown(values)
         converted: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         return cls(**converted)
+
+    @classmethod
+    def from_raw(cls, values: Mapping[str, Any], base: StyleConfig | None = None) -> StyleConfig:
+        """A config from loosely typed values: UI controls, API JSON, CLI flags.
+
+        None keeps the base's value (the default without a base); blend weights may be a
+        list or a string such as "2, 1"; a layer list may be one name; 512.0 is 512 for a
+        whole-number setting. The constructor then checks types and ranges.
+        """
+        fields = _refuse_unknown(values)
+        changes = {name: _coerce(fields[name], raw) for name, raw in values.items() if raw is not None}
+        return (base or cls()).replace(**changes)
+
+
+def _refuse_unknown(values: Mapping[str, Any]) -> dict[str, dataclasses.Field]:
+    known = {f.name: f for f in dataclasses.fields(StyleConfig)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise StyleTransferError(f"unknown setting(s): {', '.join(unknown)}")
+    return known
+
+
+def _coerce(f: dataclasses.Field, raw: Any) -> Any:
+    """A raw value as the type the field wants; the field's own validation checks it further."""
+    default = f.default
+    if isinstance(default, tuple) and "choices" not in f.metadata:
+        return _parse_weights(raw)
+    if isinstance(default, tuple):
+        return tuple(raw) if isinstance(raw, (list, tuple)) else (raw,)
+    if type(default) is int and isinstance(raw, float) and raw.is_integer():
+        return int(raw)  # sliders and JSON clients send 512.0 for 512
+    return raw
+
+
+def _parse_weights(raw: Any) -> tuple[float, ...]:
+    if isinstance(raw, (list, tuple)):
+        items: Sequence[Any] = raw
+    else:
+        items = [item for item in re.split(r"[,;\s]+", str(raw or "").strip()) if item]
+    try:
+        return tuple(float(item) for item in items)
+    except (TypeError, ValueError):
+        raise StyleTransferError(
+            f"blend weights must be numbers separated by commas (e.g. 2, 1), got {raw!r}"
+        ) from None
 
 
 def _jsonable(value: Any) -> Any:

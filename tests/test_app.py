@@ -66,15 +66,6 @@ def test_controls_are_derived_from_style_config():
         assert control.info == meta["help"]
 
 
-def test_config_from_values_converts_ui_and_json_values():
-    config = app.config_from_values(
-        {"size": 128.0, "steps": 12.0, "style_blend": "2, 1", "style_layers": ["block1_conv1"], "preset": "fast"}
-    )
-    assert (config.size, config.steps, config.style_blend) == (128, 12, (2.0, 1.0))
-    assert config.style_layers == ("block1_conv1",)
-    assert app.config_from_values({"style_blend": ""}).style_blend == ()
-
-
 def test_the_page_has_examples_presets_and_the_untrained_banner(app_server):
     config = app_server.demo.config
     datasets = [c for c in config["components"] if c.get("type") == "dataset"]

@@ -180,6 +180,15 @@ def test_from_dict_refuses_unknown_settings_and_converts_lists():
     assert config.style_blend == (1, 2) and config.style_layers == ("block1_conv1",)
 
 
+def test_from_raw_converts_ui_and_json_values():
+    config = StyleConfig.from_raw(
+        {"size": 128.0, "steps": 12.0, "style_blend": "2, 1", "style_layers": ["block1_conv1"], "preset": "fast"}
+    )
+    assert (config.size, config.steps, config.style_blend) == (128, 12, (2.0, 1.0))
+    assert config.style_layers == ("block1_conv1",)
+    assert StyleConfig.from_raw({"style_blend": ""}).style_blend == ()
+
+
 def test_error_messages_name_the_limit():
     with pytest.raises(StyleTransferError) as error:
         StyleConfig(size=100_000)
