@@ -14,7 +14,6 @@ import inspect
 import json
 import logging
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -39,22 +38,19 @@ from style_transfer import (
 from style_transfer.engine import warm_up
 from style_transfer.estimate import estimate_run
 from style_transfer.image import upright_size
-from style_transfer.weights import UNTRAINED_WARNING, default_spec
+from style_transfer.settings import OperatorSettings
+from style_transfer.weights import UNTRAINED_WARNING
 
 log = logging.getLogger("style_transfer.app")
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-QUEUE_SIZE_ENV, CONCURRENCY_ENV = "STYLE_TRANSFER_QUEUE_SIZE", "STYLE_TRANSFER_CONCURRENCY"
-DEFAULT_QUEUE_SIZE = 16  # waiting + running jobs; beyond it users are told the queue is full
-DEFAULT_CONCURRENCY = 1  # one optimisation at a time: a run already uses both cores of a small machine
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
 CHART_MAX_STEPS = 400  # the loss chart keeps at most this many steps (evenly thinned) to stay light
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 MAIN_FIELDS = ("size", "preset", "style_strength", "preserve_color")
-OPERATOR_FIELDS = ("max_input_megapixels", "max_input_bytes")  # the operator's limits, never a request's
-ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS + OPERATOR_FIELDS)
+ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS)
 EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
 # The /stylize parameters, in order: content, style, size, preset, then the rest.
 API_PARAMETERS = ("content", "style", *MAIN_FIELDS, *ADVANCED_FIELDS)
@@ -261,17 +257,18 @@ class _Run:
             self.stop.set()
 
 
-def _start(weights: str, values: dict[str, Any]) -> Iterator[Frame]:
+def _start(settings: OperatorSettings, values: dict[str, Any]) -> Iterator[Frame]:
     """The engine's generator for these values; it validates them now (StyleTransferError)."""
     config = StyleConfig.from_raw({name: values.get(name) for name in FIELDS if name in values})
     content = _file_path(values.get("content"), "content photo")
-    return stylize(content, _style_paths(values.get("style"), values.get(EXTRA_STYLES)), config, weights=weights)
+    styles = _style_paths(values.get("style"), values.get(EXTRA_STYLES))
+    return stylize(content, styles, config, settings=settings)
 
 
-async def run_stylize(weights: str, values: dict[str, Any]) -> AsyncIterator[tuple[Any, ...]]:
+async def run_stylize(settings: OperatorSettings, values: dict[str, Any]) -> AsyncIterator[tuple[Any, ...]]:
     """Stream (image, progress, loss chart, download) for each preview frame of one run."""
     try:
-        frames = await anyio.to_thread.run_sync(_start, weights, values)
+        frames = await anyio.to_thread.run_sync(_start, settings, values)
     except StyleTransferError as error:
         raise gr.Error(str(error), print_exception=False) from None
     run = _Run(frames)
@@ -291,13 +288,13 @@ async def run_stylize(weights: str, values: dict[str, Any]) -> AsyncIterator[tup
         shutil.rmtree(run.staging, ignore_errors=True)  # Gradio has copied what it sent into its cache
 
 
-def _stylize_event(weights: str):
+def _stylize_event(settings: OperatorSettings):
     """The /stylize function: named parameters (for the API page and clients), a generator (for streaming)."""
 
     empty = inspect.Parameter.empty
 
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        async for output in run_stylize(weights, dict(zip(API_PARAMETERS, values))):
+        async for output in run_stylize(settings, dict(zip(API_PARAMETERS, values))):
             yield output
 
     # content and style are required; every other parameter is optional (None: the control's default).
@@ -312,7 +309,7 @@ def _stylize_event(weights: str):
 # ---------------------------------------------------------------- UI helpers
 
 
-def estimate_text(*values: Any) -> str:
+def estimate_text(settings: OperatorSettings, *values: Any) -> str:
     """The pre-run estimate for the current inputs, or what is missing or wrong."""
     named = dict(zip(API_PARAMETERS, values))
     if not named.get("content"):
@@ -327,7 +324,8 @@ def estimate_text(*values: Any) -> str:
     except OSError:
         return "⚠️ the content photo cannot be read as an image"
     sizes = " → ".join(f"{w}×{h}" for (w, h), _ in plan)
-    return f"**Estimate:** {estimate_run(config, size).describe()} · {config.total_steps} steps at {sizes} px"
+    estimate = estimate_run(config, size, settings.precision).describe()
+    return f"**Estimate:** {estimate} · {config.total_steps} steps at {sizes} px"
 
 
 def settings_from_recipe(recipe_file: Any) -> list[Any]:
@@ -361,33 +359,24 @@ def _untrained_banner(info: WeightsInfo) -> None:
 # ---------------------------------------------------------------- layout
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SystemExit(f"{name} must be 1 or more, got {value}")
-    return value
-
-
 def build_demo(weights: str | None = None, queue_size: int | None = None, concurrency: int | None = None) -> gr.Blocks:
-    """The app, queued. Loads the network and traces its step now, once per process, so no request pays for it."""
-    spec = weights or default_spec()
-    info = warm_up(spec)
+    """The app, queued. Loads the network and traces its step now, once per process, so no request pays for it.
+
+    The operator's settings come from the environment, read once here; the arguments override them.
+    """
+    given = {"weights": weights, "queue_size": queue_size, "concurrency": concurrency}
+    settings = OperatorSettings.from_env().replace(**{k: v for k, v in given.items() if v is not None})
+    info = warm_up(settings)
     with gr.Blocks(title="Neural style transfer", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(TITLE)
         gr.Markdown(INTRO)
         _untrained_banner(info)
-        _layout(spec)
-    return demo.queue(
-        max_size=queue_size or _env_int(QUEUE_SIZE_ENV, DEFAULT_QUEUE_SIZE),
-        default_concurrency_limit=concurrency or _env_int(CONCURRENCY_ENV, DEFAULT_CONCURRENCY),
-    )
+        _layout(settings)
+    # max_size: waiting + running jobs; beyond it visitors are told at once that the queue is full.
+    return demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
 
 
-def _layout(spec: str) -> None:
+def _layout(settings: OperatorSettings) -> None:
     inputs: dict[str, gr.components.Component] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
@@ -398,7 +387,7 @@ def _layout(spec: str) -> None:
                 run = gr.Button("Run", variant="primary", size="lg", scale=3, elem_id="run")
                 stop = gr.Button("Stop", variant="stop", size="lg", scale=1, elem_id="stop")
     _examples(inputs)
-    _wire(spec, inputs, outputs, run, stop)
+    _wire(settings, inputs, outputs, run, stop)
 
 
 def _inputs_panel(inputs: dict[str, gr.components.Component]) -> None:
@@ -467,10 +456,10 @@ def _examples(inputs: dict[str, gr.components.Component]) -> None:
     )
 
 
-def _wire(spec: str, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
+def _wire(settings: OperatorSettings, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
     api_inputs = [inputs[name] for name in API_PARAMETERS]
     run_event = run.click(
-        _stylize_event(spec),
+        _stylize_event(settings),
         inputs=api_inputs,
         outputs=[outputs["image"], outputs["progress"], outputs["chart"], outputs["download"]],
         api_name="stylize",
@@ -483,7 +472,7 @@ def _wire(spec: str, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Butto
     stop.click(None, cancels=[run_event], api_visibility="private")
     gr.on(
         [control.change for control in api_inputs],
-        estimate_text,
+        lambda *values: estimate_text(settings, *values),
         inputs=api_inputs,
         outputs=outputs["estimate"],
         preprocess=False,

@@ -49,6 +49,14 @@ def tutorial_step_time(size: int, repeat: int = 3) -> float:
     return float(out.stdout.split()[-1])
 
 
+def operator_settings(weights: str | None = None) -> Any:
+    """The operator settings from the environment (STYLE_TRANSFER_PRECISION, ...), with ``weights`` if given."""
+    from style_transfer import OperatorSettings
+
+    settings = OperatorSettings.from_env()
+    return settings.replace(weights=weights) if weights else settings
+
+
 def timed_run(config, weights: str, content=CONTENT, style=STYLE) -> dict[str, Any]:
     """Run stylize to the end; wall time, first preview, the longest gap between frames, per-step log."""
     from style_transfer import stylize

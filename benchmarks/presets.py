@@ -21,7 +21,8 @@ def run_preset(preset: str, size: int, weights: str) -> dict:
     from style_transfer.image import load_image
 
     config = StyleConfig(size=size, preset=preset)
-    estimate = estimate_run(config, load_image(str(common.CONTENT), "content").size)
+    content_size = load_image(str(common.CONTENT), "content").size
+    estimate = estimate_run(config, content_size, common.operator_settings().precision)
     run = common.timed_run(config, weights)
     run["final"].image.save(common.RESULTS / f"{preset}_{size}.png")
     row = {key: run[key] for key in ("wall_s", "first_preview_s", "max_frame_gap_s")}
@@ -46,7 +47,7 @@ def main() -> None:
 
     weights = common.weights_file()
     tutorial_512 = common.tutorial_step_time(512)
-    warm_up(weights)  # the targets are about a loaded network, as in the app
+    warm_up(common.operator_settings(weights))  # the targets are about a loaded network, as in the app
     runs = [("fast", 512), ("balanced", 512)]
     runs += [] if args.quick else [("balanced", 256), ("balanced", 1024)]
     rows = [run_preset(preset, size, weights) for preset, size in runs]

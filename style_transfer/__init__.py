@@ -18,10 +18,12 @@ from .errors import StyleTransferError  # noqa: E402 (after the quiet TF import)
 from .image import load_image  # noqa: E402 (after the quiet TF import)
 from .plan import Plan, Scale  # noqa: E402 (after the quiet TF import)
 from .recipe import config_from_recipe, make_recipe, read_recipe, save_png  # noqa: E402 (after the quiet TF import)
+from .settings import OperatorSettings  # noqa: E402 (after the quiet TF import)
 from .weights import WeightsInfo, default_spec  # noqa: E402 (after the quiet TF import)
 
 __all__ = [
     "Frame",
+    "OperatorSettings",
     "Plan",
     "Scale",
     "StyleConfig",

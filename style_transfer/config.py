@@ -1,7 +1,8 @@
-"""Every knob of a style-transfer run, in one frozen dataclass.
+"""Every knob of a style-transfer request, in one frozen dataclass.
 
 The CLI flags and the UI's controls are derived from the field metadata here
 (``help``, ``min``/``max``, ``choices``), so a default or a range lives in one place.
+What the operator decides (weights, limits, queue) is not here: see settings.py.
 """
 
 from __future__ import annotations
@@ -58,13 +59,6 @@ class StyleConfig:
     style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
     content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
     preview_every: int = _knob(0, "a preview image every N steps (0: about once a second)", min=0, max=5000)
-    max_input_megapixels: float = _knob(
-        40.0,
-        "largest input image accepted, megapixels (at most 170: Pillow refuses ~179 MP itself)",
-        min=0.01,
-        max=170.0,
-    )
-    max_input_bytes: int = _knob(30_000_000, "largest input file accepted, bytes", min=1, max=2_000_000_000)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

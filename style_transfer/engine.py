@@ -22,7 +22,8 @@ from .model import feature_network, load_network, objective_dtype
 from .optim import LBFGS, Adam, LossAndGradient, make_optimizer
 from .plan import MIN_SCALE_SIDE, Plan, Scale, fit_long_side
 from .recipe import make_recipe
-from .weights import WeightsInfo, default_spec
+from .settings import OperatorSettings
+from .weights import WeightsInfo
 
 PREVIEW_SECONDS = 1.0
 Targets = tuple[list[tf.Tensor], list[tf.Tensor]]  # (style Grams, content features), in layer order
@@ -126,8 +127,8 @@ class _Inputs:
     colour_source: Image.Image | None  # content whose colours are put back on each preview
 
 
-def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig) -> _Inputs:
-    limits: dict[str, Any] = {"max_megapixels": config.max_input_megapixels, "max_bytes": config.max_input_bytes}
+def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig, settings: OperatorSettings) -> _Inputs:
+    limits: dict[str, Any] = {"max_megapixels": settings.max_input_megapixels, "max_bytes": settings.max_input_bytes}
     if not styles:
         raise StyleTransferError("give at least one style image")
     content_image = images.load_image(content, "content image", **limits)
@@ -158,23 +159,32 @@ def check_output_size(plan: Plan) -> None:
 
 
 def stylize(
-    content: Any, styles: Sequence[Any], config: StyleConfig | None = None, weights: str | None = None
+    content: Any,
+    styles: Sequence[Any],
+    config: StyleConfig | None = None,
+    weights: str | None = None,
+    *,
+    settings: OperatorSettings | None = None,
 ) -> Generator[Frame, None, None]:
     """Validate the inputs now, then return a generator of one Frame per optimisation step.
 
-    ``content`` and each of ``styles`` is a PIL image, a path, or bytes. ``weights`` is a
-    weights spec (see weights.py); None takes STYLE_TRANSFER_WEIGHTS or ``auto``. Closing
-    the generator stops the run before the next step and frees its tensors.
+    ``content`` and each of ``styles`` is a PIL image, a path, or bytes. ``settings`` are
+    the operator's (input limits, precision, weights); None reads them from the environment
+    (``OperatorSettings.from_env()``). ``weights``, a weights spec (see weights.py), overrides
+    ``settings.weights``. Closing the generator stops the run before the next step and frees
+    its tensors.
     """
     config = config or StyleConfig()
+    settings = settings or OperatorSettings.from_env()
     if isinstance(styles, (str, bytes, Image.Image)) or not isinstance(styles, Sequence):
         styles = [styles]
-    spec = weights or default_spec()
-    inputs = prepare_inputs(content, styles, config)
+    weights_spec = weights or settings.weights
+    inputs = prepare_inputs(content, styles, config, settings)
     plan = config.scales(inputs.content.size)
     check_output_size(plan)
-    info = load_network(spec)
-    return _run(inputs, plan, config, CompiledObjective(spec, config, objective_dtype(config.objective)), info)
+    info = load_network(weights_spec)
+    objective = CompiledObjective(weights_spec, config, objective_dtype(config.objective, settings.precision))
+    return _run(inputs, plan, config, objective, info)
 
 
 def _run(
@@ -306,16 +316,15 @@ class _Clock:
         return work * self.seconds_per_pixel_step
 
 
-def warm_up(weights: str | None = None) -> WeightsInfo:
+def warm_up(settings: OperatorSettings) -> WeightsInfo:
     """Load the network and trace the default objective's step once, for a server's start-up.
 
     The traced step takes any image size, so the first request then starts optimising
     at once instead of spending ~0.6 s tracing.
     """
-    spec = weights or default_spec()
-    info = load_network(spec)
+    info = load_network(settings.weights)
     config = StyleConfig()
-    objective = CompiledObjective(spec, config, objective_dtype(config.objective))
+    objective = CompiledObjective(settings.weights, config, objective_dtype(config.objective, settings.precision))
     image = np.full((1, 32, 32, 3), 0.5, np.float32)
     objective.loss_and_gradient(objective.targets(image, [image], [1.0]))(tf.constant(image))
     return info

@@ -38,9 +38,10 @@ class RunEstimate:
         return f"about {duration}, {self.peak_memory_bytes / 1e9:.1f} GB memory"
 
 
-def estimate_run(config: StyleConfig, content_size: tuple[int, int]) -> RunEstimate:
-    """Estimate for stylising a content image of ``content_size`` (w, h) with ``config``."""
-    dtype = objective_dtype(config.objective)
+def estimate_run(config: StyleConfig, content_size: tuple[int, int], precision: str = "auto") -> RunEstimate:
+    """Estimate for stylising a content image of ``content_size`` (w, h) with ``config``,
+    under the operator's ``precision`` (OperatorSettings.precision)."""
+    dtype = objective_dtype(config.objective, precision)
     plan = config.scales(content_size)
     seconds = sum(
         SCALE_SETUP_S

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 
 import keras
@@ -19,7 +18,6 @@ VGG_CONV_LAYERS = tuple(
 )
 
 _lock = threading.Lock()
-PRECISION_ENV = "STYLE_TRANSFER_PRECISION"  # auto | float32 | bfloat16
 
 
 @functools.lru_cache(maxsize=4)
@@ -78,12 +76,12 @@ def feature_network(spec: str, layers: tuple[str, ...], dtype_name: str) -> Feat
     return FeatureNetwork(vgg, layers, tf.as_dtype(dtype_name))
 
 
-def compute_dtype() -> str:
-    """bfloat16 where the hardware runs it natively (about 2x faster on a CPU with AVX512_BF16
-    or AMX, measured in benchmarks/RESULTS.md), else float32; ``STYLE_TRANSFER_PRECISION`` overrides."""
-    choice = os.environ.get(PRECISION_ENV, "auto").strip() or "auto"
-    if choice in ("float32", "bfloat16"):
-        return choice
+def compute_dtype(precision: str = "auto") -> str:
+    """The convolutions' dtype for a precision setting (auto | float32 | bfloat16): ``auto`` is
+    bfloat16 where the hardware runs it natively (about 2x faster on a CPU with AVX512_BF16
+    or AMX, measured in benchmarks/RESULTS.md), else float32."""
+    if precision != "auto":
+        return precision
     return "bfloat16" if has_native_bfloat16() else "float32"
 
 
@@ -105,7 +103,6 @@ def preprocess(image: tf.Tensor) -> tf.Tensor:
     return keras.applications.vgg19.preprocess_input(image * 255.0)
 
 
-def objective_dtype(objective: str) -> str:
-    """The convolutions' dtype for a run of ``objective``: its own precision if it fixes one."""
-    spec = OBJECTIVE_SPECS[objective]
-    return compute_dtype() if spec.precision == "auto" else spec.precision
+def objective_dtype(objective: str, precision: str = "auto") -> str:
+    """The convolutions' dtype for a run of ``objective`` under the operator's ``precision``."""
+    return compute_dtype(OBJECTIVE_SPECS[objective].precision_for(precision))

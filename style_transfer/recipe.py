@@ -18,6 +18,8 @@ from .weights import WeightsInfo
 
 RECIPE_KEY = "style_transfer_recipe"
 RECIPE_VERSION = 1
+# Operator limits that older recipes carried in their config. Ignored: a recipe cannot raise them.
+OBSOLETE_CONFIG_KEYS = frozenset({"max_input_megapixels", "max_input_bytes"})
 
 
 def make_recipe(config: StyleConfig, weights: WeightsInfo) -> dict[str, Any]:
@@ -89,4 +91,5 @@ def read_recipe(source: str | os.PathLike | Image.Image) -> dict[str, Any]:
 
 
 def config_from_recipe(recipe: dict[str, Any]) -> StyleConfig:
-    return StyleConfig.from_dict(recipe["config"])
+    settings = {name: value for name, value in recipe["config"].items() if name not in OBSOLETE_CONFIG_KEYS}
+    return StyleConfig.from_dict(settings)

@@ -16,7 +16,8 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
-from style_transfer import StyleConfig, read_recipe
+from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe
+from style_transfer.settings import ENV_VARS
 from style_transfer.weights import UNTRAINED_WARNING
 from tests.served_app import free_port, wait_until
 
@@ -50,10 +51,9 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
 
 
 def test_controls_are_derived_from_style_config():
+    for f in dataclasses.fields(OperatorSettings):
+        assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's setting, not a request's"
     for f in dataclasses.fields(StyleConfig):
-        if f.name in app.OPERATOR_FIELDS:
-            assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's limit, not a request's"
-            continue
         control = app._control(f.name)
         meta = f.metadata
         expected = list(f.default) if isinstance(f.default, tuple) and "choices" in meta else f.default
@@ -88,15 +88,15 @@ def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkey
 
 
 def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
-    monkeypatch.setenv(app.QUEUE_SIZE_ENV, "3")
-    monkeypatch.setenv(app.CONCURRENCY_ENV, "2")
+    monkeypatch.setenv(ENV_VARS["queue_size"], "3")
+    monkeypatch.setenv(ENV_VARS["concurrency"], "2")
     demo = app.build_demo(weights="untrained")
     assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (3, 2)
     demo = app.build_demo(weights="untrained", queue_size=5, concurrency=1)
     assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (5, 1)
-    monkeypatch.setenv(app.QUEUE_SIZE_ENV, "lots")
-    with pytest.raises(SystemExit, match=app.QUEUE_SIZE_ENV):
-        app.build_demo(weights="untrained")
+    monkeypatch.setenv(ENV_VARS["queue_size"], "lots")
+    with pytest.raises(StyleTransferError, match=ENV_VARS["queue_size"]):
+        OperatorSettings.from_env()
 
 
 # ---------------------------------------------------------------- running through the API
@@ -157,16 +157,17 @@ def test_loading_a_recipe_png_fills_the_controls(tmp_path, monkeypatch):
 
 
 def test_the_estimate_shows_before_run(example_files, tmp_path, monkeypatch):
+    settings = OperatorSettings()
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
     uploaded = tmp_path / "photo.jpg"
     uploaded.write_bytes(Path(example_files[0]).read_bytes())
     names = app.API_PARAMETERS
     values = [None] * len(names)
-    assert app.estimate_text(*values) == app.NO_ESTIMATE
+    assert app.estimate_text(settings, *values) == app.NO_ESTIMATE
     values[names.index("content")] = {"path": str(uploaded)}
-    assert app.estimate_text(*values).startswith("**Estimate:** about")
+    assert app.estimate_text(settings, *values).startswith("**Estimate:** about")
     values[names.index("size")] = 1_000_000
-    assert "size is 1000000" in app.estimate_text(*values)
+    assert "size is 1000000" in app.estimate_text(settings, *values)
 
 
 # ---------------------------------------------------------------- bad input gets the app's message
