@@ -61,12 +61,18 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
     sys.path.insert(0, str(ROOT))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import app
+    from style_transfer.runner import Runner
+    from style_transfer.settings import OperatorSettings
 
-    demo = app.build_demo(weights="untrained", queue_size=queue_size, concurrency=1)
-    options = dict(app.launch_options()) if hasattr(app, "launch_options") else {}
-    options.pop("delete_cache", None)  # a gr.Blocks() setting, set by build_demo
+    runner = Runner(OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1))
+    demo = app.build_demo(runner)
     demo.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, ssr_mode=False, **options
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        ssr_mode=False,
+        **app.launch_options(),
     )
     print("READY", flush=True)
     stdin_closed = threading.Event()

@@ -197,8 +197,8 @@ def run_recorder(monkeypatch: pytest.MonkeyPatch):
 class AppServer:
     """app.py's demo served in this process on loopback, launched as main() launches it."""
 
-    def __init__(self, demo, url: str):
-        self.demo, self.url = demo, url
+    def __init__(self, demo, url: str, runner):
+        self.demo, self.url, self.runner = demo, url, runner
 
     def client(self, download_dir: Path | None = None):
         """A new gradio_client session (one per simulated visitor: Gradio cancels by session)."""
@@ -209,16 +209,24 @@ class AppServer:
 
 
 @pytest.fixture(scope="session")
-def app_server():
+def runner():
+    """The session's Runner: untrained weights, the default operator settings otherwise."""
+    from tests.served_app import untrained_runner
+
+    return untrained_runner()
+
+
+@pytest.fixture(scope="session")
+def app_server(runner):
     """One app (untrained weights) for the session, on a free 127.0.0.1 port; closed at the end."""
     import app
     from tests.served_app import free_port
 
-    demo = app.build_demo(weights="untrained")
+    demo = app.build_demo(runner)
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **app.launch_options())
     try:
-        yield AppServer(demo, f"http://127.0.0.1:{port}/")
+        yield AppServer(demo, f"http://127.0.0.1:{port}/", runner)
     finally:
         demo.close()
 

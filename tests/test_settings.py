@@ -1,11 +1,13 @@
 """Operator settings: read once from the environment, validated, documented in the README, and
-what the CLI does with a bad one (one line, no traceback)."""
+what `python app.py` and the CLI do with a bad one (one line, no traceback)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,36 @@ def test_the_readme_table_lists_every_setting_with_its_default():
 
 
 # --- what the programs do with a bad setting ------------------------------------------------------
+
+
+def test_the_app_exits_with_one_line_on_a_bad_setting(monkeypatch):
+    import app
+
+    monkeypatch.setenv(ENV_VARS["precision"], "fp16")
+    with pytest.raises(SystemExit) as exit_:
+        app.main([])
+    message = str(exit_.value.code)
+    assert message.startswith("error: STYLE_TRANSFER_PRECISION is 'fp16'") and "\n" not in message
+
+
+def test_the_app_exits_with_one_line_when_the_weights_cannot_be_had(monkeypatch, tmp_path):
+    import app
+
+    monkeypatch.setenv(ENV_VARS["weights"], str(tmp_path / "missing.h5"))
+    with pytest.raises(SystemExit, match="weights file not found") as exit_:
+        app.main([])
+    assert "\n" not in str(exit_.value.code)
+
+
+@pytest.mark.slow
+def test_python_app_py_prints_one_line_and_no_traceback():
+    env = {**os.environ, ENV_VARS["queue_size"]: "lots"}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as for a user: the package silences TensorFlow itself
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "error: STYLE_TRANSFER_QUEUE_SIZE is 'lots'; it must be a whole number from 1 to 10,000"
+    ]
 
 
 def test_the_cli_takes_the_limits_from_the_environment_and_its_flags(monkeypatch):
