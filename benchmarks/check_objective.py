@@ -35,8 +35,8 @@ def main() -> None:
     import tensorflow as tf
 
     weights, tutorial = common.weights_file(), common.tutorial_module()
-    content = tutorial.load_image(str(common.CONTENT), args.size)
-    style = tutorial.load_image(str(common.STYLE), args.size)
+    content = tutorial.load_image(str(common.content_image()), args.size)
+    style = tutorial.load_image(str(common.style_image()), args.size)
     image = tf.clip_by_value(content + tf.random.stateless_normal(content.shape, (1, 2), stddev=0.1), 0.0, 1.0)
     reference_model = tutorial.Tutorial(weights)
     total, style_loss, content_loss, tv = reference_model.loss(image, *reference_model.targets(content, style))

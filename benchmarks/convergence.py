@@ -32,8 +32,8 @@ class Evaluator:
     def __init__(self, size: int, weights: str):
         self.tutorial = common.tutorial_module()
         self.model = self.tutorial.Tutorial(weights)
-        content = self.tutorial.load_image(str(common.CONTENT), size)
-        self.targets = self.model.targets(content, self.tutorial.load_image(str(common.STYLE), size))
+        content = self.tutorial.load_image(str(common.content_image()), size)
+        self.targets = self.model.targets(content, self.tutorial.load_image(str(common.style_image()), size))
         self.shape = content.shape
 
     def __call__(self, image) -> float:

@@ -173,8 +173,7 @@ def outcome_of(job, timeout: float) -> tuple[str, str]:
         return "rejected", str(error)
     except Exception as error:  # anything else is a failure the report shows
         return "failed", f"{type(error).__name__}: {error}"
-    path = result[0] if isinstance(result, (list, tuple)) else result
-    with Image.open(path) as image:
+    with Image.open(result[0]) as image:  # (image, progress, chart, download)
         if max(image.size) != SIZE:
             return "failed", f"final image is {image.size}, expected a long side of {SIZE}"
     return "completed", ""

@@ -23,7 +23,7 @@ def child(size: int) -> None:
     from style_transfer.image import load_image
 
     config = StyleConfig(size=size, preset="balanced", steps=9)
-    content_size = load_image(str(common.CONTENT), "content").size
+    content_size = load_image(str(common.content_image()), "content").size
     estimate = estimate_run(config, content_size, common.operator_settings().precision)
     run = common.timed_run(config, common.weights_file())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB

@@ -21,7 +21,7 @@ def run_preset(preset: str, size: int, weights: str) -> dict:
     from style_transfer.image import load_image
 
     config = StyleConfig(size=size, preset=preset)
-    content_size = load_image(str(common.CONTENT), "content").size
+    content_size = load_image(str(common.content_image()), "content").size
     estimate = estimate_run(config, content_size, common.operator_settings().precision)
     run = common.timed_run(config, weights)
     run["final"].image.save(common.RESULTS / f"{preset}_{size}.png")
@@ -33,7 +33,16 @@ def run_preset(preset: str, size: int, weights: str) -> dict:
 
 def time_cli(weights: str, out: str = "/tmp/style_bench_cli.png") -> float:
     """The documented command at its defaults, process start and network load included."""
-    command = [common.python(), "-m", "style_transfer", str(common.CONTENT), str(common.STYLE), "-o", out, "-q"]
+    command = [
+        common.python(),
+        "-m",
+        "style_transfer",
+        str(common.content_image()),
+        str(common.style_image()),
+        "-o",
+        out,
+        "-q",
+    ]
     start = time.perf_counter()
     subprocess.run(command + ["--weights", weights], check=True, cwd=common.ROOT, capture_output=True)
     return time.perf_counter() - start

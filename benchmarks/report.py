@@ -74,7 +74,7 @@ def estimate_rows(presets: dict | None, memory: dict | None) -> list[str]:
     from style_transfer.estimate import estimate_run
     from style_transfer.image import load_image
 
-    size = load_image(str(common.CONTENT), "content").size
+    size = load_image(str(common.content_image()), "content").size
     precision = common.operator_settings().precision
     rows = []
     for r in (presets or {}).get("rows", []):
