@@ -76,7 +76,12 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
     )
     print("READY", flush=True)
     stdin_closed = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stdin_closed.set()), daemon=True).start()
+
+    def wait_for_stdin_to_close() -> None:
+        sys.stdin.read()
+        stdin_closed.set()
+
+    threading.Thread(target=wait_for_stdin_to_close, daemon=True).start()
     stdin_closed.wait(max_seconds)
     demo.close()
 
@@ -99,7 +104,14 @@ class Server:
 
     def wait_ready(self, timeout: float) -> None:
         ready = threading.Event()
-        threading.Thread(target=lambda: "READY" in self.process.stdout.readline() and ready.set(), daemon=True).start()
+        stdout = self.process.stdout
+        assert stdout is not None  # Popen(stdout=PIPE)
+
+        def read_ready_line() -> None:
+            if "READY" in stdout.readline():
+                ready.set()
+
+        threading.Thread(target=read_ready_line, daemon=True).start()
         if not ready.wait(timeout):
             raise RuntimeError(f"server not ready after {timeout:g} s; see {self.log_path}")
 
@@ -109,6 +121,7 @@ class Server:
         return psutil.Process(self.process.pid).memory_info().rss / 2**20
 
     def stop(self) -> int:
+        assert self.process.stdin is not None  # Popen(stdin=PIPE)
         self.process.stdin.close()  # the server closes itself when its stdin ends
         try:
             return self.process.wait(60)

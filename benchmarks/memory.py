@@ -12,7 +12,6 @@ import argparse
 import json
 import resource
 import subprocess
-import sys
 
 from . import common
 
@@ -45,7 +44,8 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child)
+        child(args.child)
+        return
     rows = []
     for size in args.sizes:
         command = [common.python(), "-m", "benchmarks.memory", "--child", str(size)]
@@ -56,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

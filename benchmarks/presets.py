@@ -11,11 +11,15 @@ from __future__ import annotations
 import argparse
 import subprocess
 import time
+from typing import TYPE_CHECKING
 
 from . import common
 
+if TYPE_CHECKING:  # style_transfer imports TensorFlow: benchmarks import it only when they run
+    from style_transfer.config import Preset
 
-def run_preset(preset: str, size: int, weights: str) -> dict:
+
+def run_preset(preset: Preset, size: int, weights: str) -> dict:
     from style_transfer import StyleConfig
     from style_transfer.estimate import estimate_run
     from style_transfer.image import load_image
@@ -57,7 +61,7 @@ def main() -> None:
     weights = common.weights_file()
     tutorial_512 = common.tutorial_step_time(512)
     warm_up(common.operator_settings(weights))  # the targets are about a loaded network, as in the app
-    runs = [("fast", 512), ("balanced", 512)]
+    runs: list[tuple[Preset, int]] = [("fast", 512), ("balanced", 512)]
     runs += [] if args.quick else [("balanced", 256), ("balanced", 1024)]
     rows = [run_preset(preset, size, weights) for preset, size in runs]
     cli = time_cli(weights)

@@ -259,8 +259,9 @@ def main() -> None:
             )
         )
     for name, fn in (("step_time", step_rows), ("presets", preset_rows), ("convergence", convergence_rows)):
-        if results[name]:
-            lines += fn(results[name])
+        data = results[name]
+        if data:
+            lines += fn(data)
     lines += estimate_rows(results["presets"], results["memory"])
     if results["convergence"]:
         plot(results["convergence"])

@@ -8,7 +8,7 @@ import platform
 import tomllib
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin
 
@@ -61,7 +61,7 @@ def _project_version() -> str:
             return "unknown"
 
 
-def save_png(image: Image.Image, path: str | os.PathLike, recipe: dict[str, Any]) -> None:
+def save_png(image: Image.Image, path: str | os.PathLike | BinaryIO, recipe: dict[str, Any]) -> None:
     """Write ``image`` as PNG with the recipe as JSON in an iTXt chunk."""
     info = PngImagePlugin.PngInfo()
     info.add_itxt(RECIPE_KEY, json.dumps(recipe, sort_keys=True))

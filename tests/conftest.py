@@ -18,6 +18,7 @@ import ipaddress  # noqa: E402
 import socket  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -118,11 +119,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         if not _is_loopback(address):
             raise OSError(f"network access attempted in a test: {address!r}")
 
-    def connect(self: socket.socket, address: object) -> None:
+    def connect(self: socket.socket, address: Any) -> None:
         guard(address)
         return real_connect(self, address)
 
-    def connect_ex(self: socket.socket, address: object) -> int:
+    def connect_ex(self: socket.socket, address: Any) -> int:
         guard(address)
         return real_connect_ex(self, address)
 

@@ -13,7 +13,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +140,7 @@ class RunRecorder:
         self.runs: list[RunRecord] = []
         self.active = 0
 
-    def wrap(self, real_run: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def wrap(self, real_run: Callable[..., Generator[Any, None, None]]) -> Callable[..., Iterator[Any]]:
         def recorded_run(*args: Any, **kwargs: Any) -> Iterator[Any]:
             record = RunRecord(time.monotonic())
             with self.lock:

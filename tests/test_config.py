@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -69,7 +70,7 @@ def test_any_valid_settings_build(values):
 def out_of_range(draw: st.DrawFn) -> tuple[str, object]:
     name = draw(st.sampled_from(BOUNDED))
     meta = FIELDS[name].metadata
-    kind = type(FIELDS[name].default)
+    kind: Any = type(FIELDS[name].default)
     below = draw(st.integers(1, 10**9)) if kind is int else draw(st.floats(1e-6, 1e9))
     if kind is float and meta["min"] > 0:  # also just below a positive minimum
         below = draw(st.sampled_from([below, meta["min"] * 0.999]))
