@@ -18,6 +18,7 @@ from .errors import StyleTransferError  # noqa: E402 (after the quiet TF import)
 from .image import load_image  # noqa: E402 (after the quiet TF import)
 from .plan import Plan, Scale  # noqa: E402 (after the quiet TF import)
 from .recipe import config_from_recipe, make_recipe, read_recipe, save_png  # noqa: E402 (after the quiet TF import)
+from .runner import Runner  # noqa: E402 (after the quiet TF import)
 from .settings import OperatorSettings  # noqa: E402 (after the quiet TF import)
 from .weights import WeightsInfo, default_spec  # noqa: E402 (after the quiet TF import)
 
@@ -25,6 +26,7 @@ __all__ = [
     "Frame",
     "OperatorSettings",
     "Plan",
+    "Runner",
     "Scale",
     "StyleConfig",
     "StyleTransferError",

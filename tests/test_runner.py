@@ -8,6 +8,8 @@ Most tests drive a stand-in engine that takes a step only when the test allows o
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from PIL import Image
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, make_recipe, read_recipe
 from style_transfer.runner import CHART_MAX_STEPS, LossHistory
 
+ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0
 UNTRAINED = WeightsInfo("untrained:0", True, "untrained VGG19 (seeded He-normal)")
 
@@ -209,3 +212,11 @@ def test_bad_input_is_refused_when_the_run_starts(runner, style_image):
     with pytest.raises(StyleTransferError, match="content image is not an image file"):
         asyncio.run(scenario())
     assert runner.runs.active == 0
+
+
+def test_the_engine_and_the_runner_import_without_gradio():
+    """DESIGN.md's boundary: only app.py imports gradio (checked in a fresh interpreter)."""
+    code = "import sys, style_transfer.runner, style_transfer.__main__; print('gradio' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False", "importing the engine or the runner imported gradio"
