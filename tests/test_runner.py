@@ -149,13 +149,15 @@ def test_a_finished_run_ends_with_its_png_and_leaves_no_files(runner):
     engine.allow(5)
     updates = []
 
-    async def scenario() -> None:
+    async def scenario() -> list[threading.Thread]:
+        threads_before = set(threading.enumerate())
         async for update in runner.relay(frames):
             updates.append(update)
             if update.png:  # readable while the consumer holds the run; gone once it ends
                 assert read_recipe(update.png)["config"]["steps"] == 5
+        return new_relay_threads(threads_before)
 
-    asyncio.run(scenario())
+    join(asyncio.run(scenario()))  # the thread sends "end" before its finally: wait for that to run
     last = updates[-1]
     assert [u.frame.step for u in updates] == [1, 2, 3, 4, 5] and last.frame.done
     assert last.image == last.png and all(u.png is None for u in updates[:-1])
