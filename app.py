@@ -1,61 +1,39 @@
 """Gradio app: neural style transfer (Gatys et al.) streamed to the browser frame by frame.
 
 Layout, events and the queue only; every number lives in ``style_transfer`` (the
-controls are derived from ``StyleConfig``'s field metadata). Run ``python app.py``
-(``--share`` for a share link); the weights come from ``STYLE_TRANSFER_WEIGHTS``.
+controls are derived from ``StyleConfig``'s field metadata) and every run goes through
+the ``Runner`` built once at start-up. Run ``python app.py`` (``--share`` for a share
+link); the operator's settings (weights, queue, limits) come from the environment.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import inspect
 import json
 import logging
-import math
-import os
-import re
-import shutil
-import tempfile
-import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import gradio as gr
 import pandas as pd
 
-from style_transfer import (
-    Frame,
-    StyleConfig,
-    StyleTransferError,
-    WeightsInfo,
-    config_from_recipe,
-    read_recipe,
-    save_png,
-    stylize,
-)
-from style_transfer.engine import warm_up
-from style_transfer.estimate import estimate_run
+from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, config_from_recipe, read_recipe
+from style_transfer.errors import one_line
 from style_transfer.image import upright_size
-from style_transfer.weights import UNTRAINED_WARNING, default_spec
-
-log = logging.getLogger("style_transfer.app")
+from style_transfer.runner import CHART_COLUMNS, Runner, Update
+from style_transfer.settings import OperatorSettings
+from style_transfer.weights import UNTRAINED_WARNING
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-QUEUE_SIZE_ENV, CONCURRENCY_ENV = "STYLE_TRANSFER_QUEUE_SIZE", "STYLE_TRANSFER_CONCURRENCY"
-DEFAULT_QUEUE_SIZE = 16  # waiting + running jobs; beyond it users are told the queue is full
-DEFAULT_CONCURRENCY = 1  # one optimisation at a time: a run already uses both cores of a small machine
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
-CHART_MAX_STEPS = 400  # the loss chart keeps at most this many steps (evenly thinned) to stay light
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 MAIN_FIELDS = ("size", "preset", "style_strength", "preserve_color")
-OPERATOR_FIELDS = ("max_input_megapixels", "max_input_bytes")  # the operator's limits, never a request's
-ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS + OPERATOR_FIELDS)
+ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS)
 EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
 # The /stylize parameters, in order: content, style, size, preset, then the rest.
 API_PARAMETERS = ("content", "style", *MAIN_FIELDS, *ADVANCED_FIELDS)
@@ -98,31 +76,6 @@ footer { visibility: hidden; }
 """
 
 
-class RunMonitor:
-    """Runs in flight and engine steps consumed, for logs, tests and load tests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.active = self.started = self.finished = self.steps = 0
-
-    def start(self) -> None:
-        with self._lock:
-            self.active += 1
-            self.started += 1
-
-    def step(self) -> None:
-        with self._lock:
-            self.steps += 1
-
-    def end(self) -> None:
-        with self._lock:
-            self.active -= 1
-            self.finished += 1
-
-
-RUNS = RunMonitor()
-
-
 # ---------------------------------------------------------------- settings from the controls
 
 
@@ -134,6 +87,7 @@ def _control(name: str) -> gr.components.Component:
     """One input control for a StyleConfig field, with range, default and help from its metadata."""
     f = FIELDS[name]
     meta, default = f.metadata, f.default
+    assert default is not dataclasses.MISSING  # every StyleConfig field has a default
     common: dict[str, Any] = {"label": _label(name), "info": meta["help"], "elem_id": f"control-{name}"}
     if isinstance(default, tuple) and "choices" in meta:
         return gr.CheckboxGroup(list(meta["choices"]), value=list(default), **common)
@@ -150,38 +104,6 @@ def _control(name: str) -> gr.components.Component:
 
 def _blend_text(blend: Sequence[float]) -> str:
     return ", ".join(f"{weight:g}" for weight in blend)
-
-
-def _parse_blend(raw: Any) -> tuple[float, ...]:
-    if isinstance(raw, (list, tuple)):
-        items: Sequence[Any] = raw
-    else:
-        items = [item for item in re.split(r"[,;\s]+", str(raw or "").strip()) if item]
-    try:
-        return tuple(float(item) for item in items)
-    except (TypeError, ValueError):
-        raise StyleTransferError(
-            f"blend weights must be numbers separated by commas (e.g. 2, 1), got {raw!r}"
-        ) from None
-
-
-def _field_value(name: str, raw: Any) -> Any:
-    """A raw control/API value as the type StyleConfig wants; StyleConfig itself checks ranges."""
-    default = FIELDS[name].default
-    if raw is None:
-        return default
-    if name == "style_blend":
-        return _parse_blend(raw)
-    if isinstance(default, tuple):
-        return tuple(raw) if isinstance(raw, (list, tuple)) else (raw,)
-    if isinstance(default, int) and isinstance(raw, float) and raw.is_integer():
-        return int(raw)  # sliders and JSON clients send 512.0 for 512
-    return raw
-
-
-def config_from_values(values: dict[str, Any]) -> StyleConfig:
-    """The StyleConfig for the controls' values (names as in API_PARAMETERS); raises StyleTransferError."""
-    return StyleConfig(**{name: _field_value(name, values.get(name)) for name in FIELDS if name in values})
 
 
 def _file_path(payload: Any, role: str) -> str:
@@ -217,121 +139,27 @@ def _progress_text(frame: Frame) -> str:
     )
 
 
-def _chart(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    steps = sorted({row["step"] for row in rows})
-    if len(steps) > CHART_MAX_STEPS:  # keep the chart light on long runs: every k-th step and the last
-        keep = set(steps[:: -(-len(steps) // CHART_MAX_STEPS)]) | {steps[-1]}
-        rows = [row for row in rows if row["step"] in keep]
-    return pd.DataFrame(rows, columns=["step", "log10 loss", "term"])
+def _outputs(update: Update) -> tuple[Any, ...]:
+    """What the browser gets for a preview frame: image, progress text, loss chart, download."""
+    chart = pd.DataFrame(update.chart, columns=list(CHART_COLUMNS))
+    return update.image, _progress_text(update.frame), chart, update.png
 
 
-def _chart_rows(frame: Frame) -> list[dict[str, Any]]:
-    return [
-        {"step": frame.step, "log10 loss": math.log10(value), "term": term}
-        for term, value in frame.losses.items()
-        if value > 0 and math.isfinite(value)  # a log scale: content loss is exactly 0 on the first step
-    ]
-
-
-def _stream(frames: Iterator[Frame], stop: threading.Event, staging: Path) -> Iterator[tuple[Any, ...]]:
-    """(image, progress, loss chart, download) for each preview frame; ends after any step once ``stop`` is set."""
-    rows: list[dict[str, Any]] = []
-    for frame in frames:
-        RUNS.step()
-        if stop.is_set():
-            return
-        rows += _chart_rows(frame)
-        if frame.image is None:
-            continue  # frames come every step; the browser gets those with a preview (about one a second)
-        download = None
-        image: Any = frame.image
-        if frame.done and frame.recipe is not None:
-            download = str(staging / f"stylized_{frame.size[0]}x{frame.size[1]}.png")
-            save_png(frame.image, download, frame.recipe)
-            image = download  # the shown image is that same PNG, so its own download button keeps the recipe
-        yield image, _progress_text(frame), _chart(rows), download
-
-
-class _Run:
-    """One engine run on a thread of its own, relaying its outputs to the event's async generator.
-
-    Why not a plain generator: Gradio can close a sync generator only once its current
-    ``next()`` returns, here at the next preview (a second or more). An async generator
-    waiting on this queue is cancelled at once by Stop or ``job.cancel()``; it sets
-    ``stop``, which the thread checks after every engine step.
-    """
-
-    def __init__(self, frames: Iterator[Frame]) -> None:
-        self.stop = threading.Event()
-        # The final PNG is written here, outside Gradio's cache: Gradio copies what it sends into its
-        # cache (and delete_cache ages it out), and this folder goes as soon as the run ends.
-        self.staging = Path(tempfile.mkdtemp(prefix="stylized-"))
-        self.outputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._loop = asyncio.get_running_loop()
-        threading.Thread(target=self._work, args=(frames,), name="stylize-run", daemon=True).start()
-
-    def _work(self, frames: Iterator[Frame]) -> None:
-        RUNS.start()
-        outcome = "finished"
-        try:
-            for output in _stream(frames, self.stop, self.staging):
-                self._send("frame", output)
-            self._send("end", None)
-        except Exception as error:  # handed over to the event, which raises it there
-            outcome = f"failed ({type(error).__name__})"
-            self._send("error", error)
-        finally:
-            frames.close()  # the engine's finally: frees the run's tensors
-            RUNS.end()
-            if self.stop.is_set() and outcome == "finished":
-                outcome = "stopped (Stop, cancel or a closed tab)"
-            log.info("run %s; %d run(s) still active", outcome, RUNS.active)
-
-    def _send(self, kind: str, item: Any) -> None:
-        try:
-            self._loop.call_soon_threadsafe(self.outputs.put_nowait, (kind, item))
-        except RuntimeError:  # the server's event loop has closed: nobody is listening
-            self.stop.set()
-
-
-def _start(weights: str, values: dict[str, Any]) -> Iterator[Frame]:
-    """The engine's generator for these values; it validates them now (StyleTransferError)."""
-    config = config_from_values(values)
-    content = _file_path(values.get("content"), "content photo")
-    return stylize(content, _style_paths(values.get("style"), values.get(EXTRA_STYLES)), config, weights=weights)
-
-
-async def run_stylize(weights: str, values: dict[str, Any]) -> AsyncIterator[tuple[Any, ...]]:
-    """Stream (image, progress, loss chart, download) for each preview frame of one run."""
-    try:
-        frames = await anyio.to_thread.run_sync(_start, weights, values)
-    except StyleTransferError as error:
-        raise gr.Error(str(error), print_exception=False) from None
-    run = _Run(frames)
-    try:
-        while True:
-            kind, item = await run.outputs.get()
-            if kind == "end":
-                return
-            if isinstance(item, StyleTransferError):
-                raise gr.Error(str(item), print_exception=False) from None
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        # Reached at the end, on Stop / job.cancel() (CancelledError) and when the tab closes.
-        run.stop.set()
-        shutil.rmtree(run.staging, ignore_errors=True)  # Gradio has copied what it sent into its cache
-
-
-def _stylize_event(weights: str):
+def _stylize_event(runner: Runner) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
     """The /stylize function: named parameters (for the API page and clients), a generator (for streaming)."""
 
     empty = inspect.Parameter.empty
 
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        async for output in run_stylize(weights, dict(zip(API_PARAMETERS, values))):
-            yield output
+        named = dict(zip(API_PARAMETERS, values))
+        try:
+            config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS})
+            content = _file_path(named.get("content"), "content photo")
+            styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES))
+            async for update in runner.run(content, styles, config):
+                yield _outputs(update)
+        except StyleTransferError as error:
+            raise gr.Error(str(error), print_exception=False) from None
 
     # content and style are required; every other parameter is optional (None: the control's default).
     parameters = [
@@ -345,22 +173,21 @@ def _stylize_event(weights: str):
 # ---------------------------------------------------------------- UI helpers
 
 
-def estimate_text(*values: Any) -> str:
+def estimate_text(runner: Runner, *values: Any) -> str:
     """The pre-run estimate for the current inputs, or what is missing or wrong."""
     named = dict(zip(API_PARAMETERS, values))
     if not named.get("content"):
         return NO_ESTIMATE
     try:
-        config = config_from_values(named)
-        path = _file_path(named.get("content"), "content photo")
-        size = upright_size(path)
+        config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS})
+        size = upright_size(_file_path(named.get("content"), "content photo"))
         plan = config.scales(size)
     except StyleTransferError as error:
         return f"⚠️ {error}"
     except OSError:
         return "⚠️ the content photo cannot be read as an image"
     sizes = " → ".join(f"{w}×{h}" for (w, h), _ in plan)
-    return f"**Estimate:** {estimate_run(config, size).describe()} · {config.total_steps} steps at {sizes} px"
+    return f"**Estimate:** {runner.estimate(config, size).describe()} · {config.total_steps} steps at {sizes} px"
 
 
 def settings_from_recipe(recipe_file: Any) -> list[Any]:
@@ -394,33 +221,18 @@ def _untrained_banner(info: WeightsInfo) -> None:
 # ---------------------------------------------------------------- layout
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SystemExit(f"{name} must be 1 or more, got {value}")
-    return value
-
-
-def build_demo(weights: str | None = None, queue_size: int | None = None, concurrency: int | None = None) -> gr.Blocks:
-    """The app, queued. Loads the network and traces its step now, once per process, so no request pays for it."""
-    spec = weights or default_spec()
-    info = warm_up(spec)
+def build_demo(runner: Runner) -> gr.Blocks:
+    """The app for a ready runner, queued as the operator's settings say."""
     with gr.Blocks(title="Neural style transfer", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(TITLE)
         gr.Markdown(INTRO)
-        _untrained_banner(info)
-        _layout(spec)
-    return demo.queue(
-        max_size=queue_size or _env_int(QUEUE_SIZE_ENV, DEFAULT_QUEUE_SIZE),
-        default_concurrency_limit=concurrency or _env_int(CONCURRENCY_ENV, DEFAULT_CONCURRENCY),
-    )
+        _untrained_banner(runner.weights)
+        _layout(runner)
+    # max_size: waiting + running jobs; beyond it visitors are told at once that the queue is full.
+    return demo.queue(max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency)
 
 
-def _layout(spec: str) -> None:
+def _layout(runner: Runner) -> None:
     inputs: dict[str, gr.components.Component] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
@@ -431,7 +243,7 @@ def _layout(spec: str) -> None:
                 run = gr.Button("Run", variant="primary", size="lg", scale=3, elem_id="run")
                 stop = gr.Button("Stop", variant="stop", size="lg", scale=1, elem_id="stop")
     _examples(inputs)
-    _wire(spec, inputs, outputs, run, stop)
+    _wire(runner, inputs, outputs, run, stop)
 
 
 def _inputs_panel(inputs: dict[str, gr.components.Component]) -> None:
@@ -500,10 +312,10 @@ def _examples(inputs: dict[str, gr.components.Component]) -> None:
     )
 
 
-def _wire(spec: str, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
+def _wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
     api_inputs = [inputs[name] for name in API_PARAMETERS]
     run_event = run.click(
-        _stylize_event(spec),
+        _stylize_event(runner),
         inputs=api_inputs,
         outputs=[outputs["image"], outputs["progress"], outputs["chart"], outputs["download"]],
         api_name="stylize",
@@ -516,7 +328,7 @@ def _wire(spec: str, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Butto
     stop.click(None, cancels=[run_event], api_visibility="private")
     gr.on(
         [control.change for control in api_inputs],
-        estimate_text,
+        lambda *values: estimate_text(runner, *values),
         inputs=api_inputs,
         outputs=outputs["estimate"],
         preprocess=False,
@@ -553,7 +365,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", action="store_true", help="also serve through a temporary public gradio.live link")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    demo = build_demo()
+    try:
+        runner = Runner(OperatorSettings.from_env())  # loads the network: no request waits for it
+    except StyleTransferError as error:  # a bad setting or unobtainable weights: one line, no traceback
+        raise SystemExit(f"error: {one_line(error, 2000)}") from None
+    demo = build_demo(runner)
     # Host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, default 127.0.0.1:7860 (Gradio reads them).
     demo.launch(share=args.share, **launch_options())
 

@@ -19,9 +19,9 @@ TOLERANCE = 1e-4
 
 def engine_losses(image, content, style, weights: str, dtype: str) -> dict[str, float]:
     from style_transfer import StyleConfig
-    from style_transfer.engine import Objective
+    from style_transfer.engine import CompiledObjective
 
-    objective = Objective(weights, StyleConfig(objective="tutorial"), dtype=dtype)
+    objective = CompiledObjective(weights, StyleConfig(objective="tutorial"), dtype=dtype)
     targets = objective.targets(np.asarray(content), [np.asarray(style)], [1.0])
     losses, _ = objective.loss_and_gradient(targets)(image)
     return {name: float(value) for name, value in losses.items()}
@@ -35,8 +35,8 @@ def main() -> None:
     import tensorflow as tf
 
     weights, tutorial = common.weights_file(), common.tutorial_module()
-    content = tutorial.load_image(str(common.CONTENT), args.size)
-    style = tutorial.load_image(str(common.STYLE), args.size)
+    content = tutorial.load_image(str(common.content_image()), args.size)
+    style = tutorial.load_image(str(common.style_image()), args.size)
     image = tf.clip_by_value(content + tf.random.stateless_normal(content.shape, (1, 2), stddev=0.1), 0.0, 1.0)
     reference_model = tutorial.Tutorial(weights)
     total, style_loss, content_loss, tv = reference_model.loss(image, *reference_model.targets(content, style))

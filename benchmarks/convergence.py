@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import common
+
+if TYPE_CHECKING:  # style_transfer imports TensorFlow: benchmarks import it only when they run
+    from style_transfer.config import Preset
 
 
 def read_log(path: str | None, size: int) -> list[dict]:
@@ -32,8 +36,8 @@ class Evaluator:
     def __init__(self, size: int, weights: str):
         self.tutorial = common.tutorial_module()
         self.model = self.tutorial.Tutorial(weights)
-        content = self.tutorial.load_image(str(common.CONTENT), size)
-        self.targets = self.model.targets(content, self.tutorial.load_image(str(common.STYLE), size))
+        content = self.tutorial.load_image(str(common.content_image()), size)
+        self.targets = self.model.targets(content, self.tutorial.load_image(str(common.style_image()), size))
         self.shape = content.shape
 
     def __call__(self, image) -> float:
@@ -45,7 +49,7 @@ class Evaluator:
         return float(self.model.loss(pixels, *self.targets)[0])
 
 
-def engine_curve(preset: str, size: int, steps: int, weights: str, evaluate: Evaluator) -> dict:
+def engine_curve(preset: Preset, size: int, steps: int, weights: str, evaluate: Evaluator) -> dict:
     """(seconds, objective) at every full-size step of a run on the tutorial objective."""
     from style_transfer import StyleConfig
 
@@ -74,15 +78,13 @@ def main() -> None:
         read_log(args.tutorial_log_256, 256),
         read_log(args.tutorial_log_512, 512),
     )
-    result = {
+    result: dict[str, Any] = {
         "tutorial_256_step_s": common.tutorial_step_time(256),
         "tutorial_512_step_s": common.tutorial_step_time(512),
     }
     evaluate = Evaluator(256, weights)
-    runs = [
-        engine_curve(p, 256, n, weights, evaluate)
-        for p, n in (("fast", 0), ("balanced", 0), ("balanced", args.long_steps))
-    ]
+    schedules: list[tuple[Preset, int]] = [("fast", 0), ("balanced", 0), ("balanced", args.long_steps)]
+    runs = [engine_curve(preset, 256, steps, weights, evaluate) for preset, steps in schedules]
     target = log_256[-1]["total"] if log_256 else None
     for run in runs:
         run["time_to_tutorial_final_s"] = time_to_reach(run["curve"], target) if target else None
@@ -92,7 +94,8 @@ def main() -> None:
         "runs_256": runs,
     }
     evaluate_512 = Evaluator(512, weights)
-    for preset in ("balanced", "best"):
+    presets_512: list[Preset] = ["balanced", "best"]
+    for preset in presets_512:
         quality = engine_curve(preset, 512, 0, weights, evaluate_512)
         result[f"{preset}_512_final"] = quality["curve"][-1][1]
         result[f"{preset}_512_wall_s"] = quality["wall_s"]

@@ -61,16 +61,27 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
     sys.path.insert(0, str(ROOT))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import app
+    from style_transfer.runner import Runner
+    from style_transfer.settings import OperatorSettings
 
-    demo = app.build_demo(weights="untrained", queue_size=queue_size, concurrency=1)
-    options = dict(app.launch_options()) if hasattr(app, "launch_options") else {}
-    options.pop("delete_cache", None)  # a gr.Blocks() setting, set by build_demo
+    runner = Runner(OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1))
+    demo = app.build_demo(runner)
     demo.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, ssr_mode=False, **options
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        ssr_mode=False,
+        **app.launch_options(),
     )
     print("READY", flush=True)
     stdin_closed = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stdin_closed.set()), daemon=True).start()
+
+    def wait_for_stdin_to_close() -> None:
+        sys.stdin.read()
+        stdin_closed.set()
+
+    threading.Thread(target=wait_for_stdin_to_close, daemon=True).start()
     stdin_closed.wait(max_seconds)
     demo.close()
 
@@ -93,7 +104,14 @@ class Server:
 
     def wait_ready(self, timeout: float) -> None:
         ready = threading.Event()
-        threading.Thread(target=lambda: "READY" in self.process.stdout.readline() and ready.set(), daemon=True).start()
+        stdout = self.process.stdout
+        assert stdout is not None  # Popen(stdout=PIPE)
+
+        def read_ready_line() -> None:
+            if "READY" in stdout.readline():
+                ready.set()
+
+        threading.Thread(target=read_ready_line, daemon=True).start()
         if not ready.wait(timeout):
             raise RuntimeError(f"server not ready after {timeout:g} s; see {self.log_path}")
 
@@ -103,6 +121,7 @@ class Server:
         return psutil.Process(self.process.pid).memory_info().rss / 2**20
 
     def stop(self) -> int:
+        assert self.process.stdin is not None  # Popen(stdin=PIPE)
         self.process.stdin.close()  # the server closes itself when its stdin ends
         try:
             return self.process.wait(60)
@@ -167,8 +186,7 @@ def outcome_of(job, timeout: float) -> tuple[str, str]:
         return "rejected", str(error)
     except Exception as error:  # anything else is a failure the report shows
         return "failed", f"{type(error).__name__}: {error}"
-    path = result[0] if isinstance(result, (list, tuple)) else result
-    with Image.open(path) as image:
+    with Image.open(result[0]) as image:  # (image, progress, chart, download)
         if max(image.size) != SIZE:
             return "failed", f"final image is {image.size}, expected a long side of {SIZE}"
     return "completed", ""

@@ -12,7 +12,6 @@ import argparse
 import json
 import resource
 import subprocess
-import sys
 
 from . import common
 
@@ -23,7 +22,8 @@ def child(size: int) -> None:
     from style_transfer.image import load_image
 
     config = StyleConfig(size=size, preset="balanced", steps=9)
-    estimate = estimate_run(config, load_image(str(common.CONTENT), "content").size)
+    content_size = load_image(str(common.content_image()), "content").size
+    estimate = estimate_run(config, content_size, common.operator_settings().precision)
     run = common.timed_run(config, common.weights_file())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
     print(
@@ -44,7 +44,8 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child)
+        child(args.child)
+        return
     rows = []
     for size in args.sizes:
         command = [common.python(), "-m", "benchmarks.memory", "--child", str(size)]
@@ -55,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

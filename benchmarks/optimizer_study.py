@@ -37,8 +37,8 @@ class Problem:
 
     def __init__(self, tutorial, model, size: int):
         self.tutorial, self.model = tutorial, model
-        self.content = tutorial.load_image(str(common.CONTENT), size)
-        self.targets = model.targets(self.content, tutorial.load_image(str(common.STYLE), size))
+        self.content = tutorial.load_image(str(common.content_image()), size)
+        self.targets = model.targets(self.content, tutorial.load_image(str(common.style_image()), size))
         self._functions: dict[float, object] = {}
 
     def value(self, image) -> dict[str, float]:

@@ -11,17 +11,22 @@ from __future__ import annotations
 import argparse
 import subprocess
 import time
+from typing import TYPE_CHECKING
 
 from . import common
 
+if TYPE_CHECKING:  # style_transfer imports TensorFlow: benchmarks import it only when they run
+    from style_transfer.config import Preset
 
-def run_preset(preset: str, size: int, weights: str) -> dict:
+
+def run_preset(preset: Preset, size: int, weights: str) -> dict:
     from style_transfer import StyleConfig
     from style_transfer.estimate import estimate_run
     from style_transfer.image import load_image
 
     config = StyleConfig(size=size, preset=preset)
-    estimate = estimate_run(config, load_image(str(common.CONTENT), "content").size)
+    content_size = load_image(str(common.content_image()), "content").size
+    estimate = estimate_run(config, content_size, common.operator_settings().precision)
     run = common.timed_run(config, weights)
     run["final"].image.save(common.RESULTS / f"{preset}_{size}.png")
     row = {key: run[key] for key in ("wall_s", "first_preview_s", "max_frame_gap_s")}
@@ -32,7 +37,16 @@ def run_preset(preset: str, size: int, weights: str) -> dict:
 
 def time_cli(weights: str, out: str = "/tmp/style_bench_cli.png") -> float:
     """The documented command at its defaults, process start and network load included."""
-    command = [common.python(), "-m", "style_transfer", str(common.CONTENT), str(common.STYLE), "-o", out, "-q"]
+    command = [
+        common.python(),
+        "-m",
+        "style_transfer",
+        str(common.content_image()),
+        str(common.style_image()),
+        "-o",
+        out,
+        "-q",
+    ]
     start = time.perf_counter()
     subprocess.run(command + ["--weights", weights], check=True, cwd=common.ROOT, capture_output=True)
     return time.perf_counter() - start
@@ -46,8 +60,8 @@ def main() -> None:
 
     weights = common.weights_file()
     tutorial_512 = common.tutorial_step_time(512)
-    warm_up(weights)  # the targets are about a loaded network, as in the app
-    runs = [("fast", 512), ("balanced", 512)]
+    warm_up(common.operator_settings(weights))  # the targets are about a loaded network, as in the app
+    runs: list[tuple[Preset, int]] = [("fast", 512), ("balanced", 512)]
     runs += [] if args.quick else [("balanced", 256), ("balanced", 1024)]
     rows = [run_preset(preset, size, weights) for preset, size in runs]
     cli = time_cli(weights)

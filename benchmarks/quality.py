@@ -20,6 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageOps
 
@@ -65,11 +66,11 @@ def open_image(source: str) -> Image.Image:
     if kind == "mpl":
         import matplotlib.cbook
 
-        return Image.open(matplotlib.cbook.get_sample_data(name)).convert("RGB")
+        return Image.open(str(matplotlib.cbook.get_sample_data(name, asfileobj=False))).convert("RGB")
     if kind == "mono":  # a monochrome rendering of a painting: tests a style without colour
         return ImageOps.autocontrast(ImageOps.grayscale(open_image(f"shared:{name}"))).convert("RGB")
-    folder = {"shared": common.IMAGES, "examples": EXAMPLES}[kind]
-    return Image.open(folder / name).convert("RGB")
+    path = common.shared_file(f"images/{name}") if kind == "shared" else EXAMPLES / name
+    return Image.open(path).convert("RGB")
 
 
 def render(pair: Pair, config, weights: str, tag: str) -> dict:
@@ -80,6 +81,7 @@ def render(pair: Pair, config, weights: str, tag: str) -> dict:
     frame = deque(stylize(open_image(pair.content), [open_image(pair.style)], config, weights=weights), maxlen=1)[0]
     folder = OUT / tag
     folder.mkdir(parents=True, exist_ok=True)
+    assert frame.image is not None  # the last frame always carries the image
     frame.image.save(folder / f"{pair.name.replace(' ', '_')}.png")
     return {"pair": pair.name, "image": frame.image, "losses": frame.losses, "seconds": time.perf_counter() - start}
 
@@ -113,7 +115,7 @@ def pairs_of(kind: str | None) -> list[Pair]:
     return [p for p in EVALUATION_SET if kind is None or kind in p.kind]
 
 
-def presets_sheets(presets: list[str], size: int, weights: str) -> None:
+def presets_sheets(presets: list[Any], size: int, weights: str) -> None:
     from style_transfer import StyleConfig
 
     results = {}
@@ -130,7 +132,7 @@ def presets_sheets(presets: list[str], size: int, weights: str) -> None:
     common.save("quality", {"size": size, "weights": Path(weights).name, "presets": results})
 
 
-def sweep_sheet(field: str, values: list[str], size: int, preset: str, kind: str | None, weights: str) -> Path:
+def sweep_sheet(field: str, values: list[str], size: int, preset: Any, kind: str | None, weights: str) -> Path:
     from style_transfer import StyleConfig
 
     base = StyleConfig(size=size, preset=preset)

@@ -74,11 +74,12 @@ def estimate_rows(presets: dict | None, memory: dict | None) -> list[str]:
     from style_transfer.estimate import estimate_run
     from style_transfer.image import load_image
 
-    size = load_image(str(common.CONTENT), "content").size
+    size = load_image(str(common.content_image()), "content").size
+    precision = common.operator_settings().precision
     rows = []
     for r in (presets or {}).get("rows", []):
         if r["preset"] == "balanced":
-            est = estimate_run(StyleConfig(size=r["size"]), size).seconds
+            est = estimate_run(StyleConfig(size=r["size"]), size, precision).seconds
             error = est / r["wall_s"] - 1
             rows.append(
                 _row(
@@ -91,7 +92,7 @@ def estimate_rows(presets: dict | None, memory: dict | None) -> list[str]:
                 )
             )
     for r in (memory or {}).get("rows", []):
-        est = estimate_run(StyleConfig(size=r["size"], steps=9), size).peak_memory_bytes
+        est = estimate_run(StyleConfig(size=r["size"], steps=9), size, precision).peak_memory_bytes
         error = est / r["peak_rss_bytes"] - 1
         rows.append(
             _row(
@@ -258,8 +259,9 @@ def main() -> None:
             )
         )
     for name, fn in (("step_time", step_rows), ("presets", preset_rows), ("convergence", convergence_rows)):
-        if results[name]:
-            lines += fn(results[name])
+        data = results[name]
+        if data:
+            lines += fn(data)
     lines += estimate_rows(results["presets"], results["memory"])
     if results["convergence"]:
         plot(results["convergence"])

@@ -18,12 +18,12 @@ def engine_step_time(size: int, dtype: str, repeat: int) -> tuple[float, float]:
     import tensorflow as tf
 
     from style_transfer.config import StyleConfig
-    from style_transfer.engine import Objective
+    from style_transfer.engine import CompiledObjective
     from style_transfer.optim import LBFGS
 
     rng = np.random.default_rng(0)
     content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
-    objective = Objective(common.weights_file(), StyleConfig(objective="tutorial"), dtype=dtype)
+    objective = CompiledObjective(common.weights_file(), StyleConfig(objective="tutorial"), dtype=dtype)
     loss_and_gradient = objective.loss_and_gradient(objective.targets(content, [style], [1.0]))
     optimizer = LBFGS(tf.constant(content))
     times = []

@@ -1,7 +1,9 @@
 """Command line: ``python -m style_transfer CONTENT STYLE [STYLE ...] -o OUT.png [options]``.
 
 Every StyleConfig field is a flag of the same name (``--style-strength`` ...); their
-defaults and ranges come from the dataclass. Bad input prints one line and exits 2.
+defaults and ranges come from the dataclass. The operator settings marked for the command
+line (``--weights``, the input limits) are flags too, defaulting to their environment
+variables. Bad input prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from typing import Any, NoReturn
 
 from PIL import Image
 
-from .config import StyleConfig, StyleTransferError, one_line
+from .config import StyleConfig
 from .engine import Frame, stylize
+from .errors import StyleTransferError, one_line
 from .recipe import config_from_recipe, read_recipe, save_png
-from .weights import UNTRAINED_WARNING, default_spec
+from .settings import OperatorSettings
+from .weights import UNTRAINED_WARNING
 
 EXIT_BAD_INPUT = 2
+CLI_SETTINGS = [f for f in dataclasses.fields(OperatorSettings) if f.metadata.get("cli")]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,12 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("content", help="content image (the photo)")
     parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s) (the painting)")
     parser.add_argument("-o", "--output", required=True, help="output image; .png keeps the recipe in its metadata")
-    parser.add_argument(
-        "--weights",
-        default=None,
-        help="imagenet | untrained | auto | FILE.h5 | hf://owner/repo/file.h5 "
-        "(default: $STYLE_TRANSFER_WEIGHTS or auto)",
-    )
+    for f in CLI_SETTINGS:
+        _add_setting(parser, f)
     parser.add_argument(
         "--recipe", metavar="PNG", help="take the settings from a PNG this tool wrote; flags override them"
     )
@@ -72,16 +73,30 @@ def _add_knob(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:
     group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
 
 
+def _add_setting(parser: argparse.ArgumentParser, f: dataclasses.Field) -> None:
+    env, default = f.metadata["env"], f.default
+    parser.add_argument(
+        "--" + f.name.replace("_", "-"),
+        dest=f.name,
+        type=type(default),
+        default=None,
+        help=f"{f.metadata['help']} (default: ${env} or {default})",
+    )
+
+
 def config_from_args(args: argparse.Namespace) -> StyleConfig:
     """Defaults, then the recipe's settings (if any), then the flags given."""
     base = config_from_recipe(read_recipe(args.recipe)) if args.recipe else StyleConfig()
-    given = {
-        f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig) if getattr(args, f.name) is not None
-    }
-    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
-    if args.save_every and "preview_every" not in given:
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig)}
+    if args.save_every and given["preview_every"] is None:
         given["preview_every"] = args.save_every
-    return base.replace(**given)
+    return StyleConfig.from_raw(given, base)
+
+
+def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
+    """The operator settings from the environment, then the flags given."""
+    given = {f.name: getattr(args, f.name) for f in CLI_SETTINGS if getattr(args, f.name) is not None}
+    return OperatorSettings.from_env().replace(**given)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,9 +104,7 @@ def run(args: argparse.Namespace) -> int:
         raise StyleTransferError("--save-every must be 0 or more")
     output = _checked_output(Path(args.output))
     config = config_from_args(args)
-    frames: Generator[Frame, None, None] = stylize(
-        args.content, args.styles, config, weights=args.weights or default_spec()
-    )
+    frames: Generator[Frame, None, None] = stylize(args.content, args.styles, config, settings=settings_from_args(args))
     try:
         log = open(args.log_json, "w") if args.log_json else None  # noqa: SIM115 (closed below)
     except OSError as error:

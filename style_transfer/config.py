@@ -1,54 +1,35 @@
-"""Every knob of a style-transfer run, in one frozen dataclass.
+"""Every knob of a style-transfer request, in one frozen dataclass.
 
 The CLI flags and the UI's controls are derived from the field metadata here
 (``help``, ``min``/``max``, ``choices``), so a default or a range lives in one place.
+What the operator decides (weights, limits, queue) is not here: see settings.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PRESETS = ("fast", "balanced", "best")
+from .errors import StyleTransferError
+from .losses import OBJECTIVE_SPECS
+from .model import VGG_CONV_LAYERS
+from .plan import PRESET_STEPS, SCHEDULES, Plan, pyramid
+
+PRESETS = tuple(SCHEDULES)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
-OBJECTIVES = ("normalized", "tutorial")
+OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
-VGG_CONV_LAYERS = tuple(
-    f"block{block}_conv{conv}"
-    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
-    for conv in range(1, convs + 1)
-)
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
-
-# Coarse-to-fine schedules: (fraction of the output long side, share of the steps).
-# Most steps go to the small scales, where a step costs 1/16 or 1/4 of a full-size one;
-# the full-size scale only adds the fine texture to an already stylised image.
-SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
-    "fast": ((0.25, 0.60), (0.5, 0.32), (1.0, 0.08)),
-    "balanced": ((0.25, 0.50), (0.5, 0.39), (1.0, 0.11)),
-    "best": ((0.25, 0.35), (0.5, 0.35), (1.0, 0.30)),
-}
-PRESET_STEPS = {"fast": 36, "balanced": 72, "best": 300}
-MIN_SCALE_SIDE = 32  # a coarser scale's short side; below it VGG's deep layers see a pixel or two
-
-
-class StyleTransferError(ValueError):
-    """Bad input or settings; the message says what is wrong and how to fix it."""
-
-
-def one_line(error: BaseException, limit: int = 300) -> str:
-    """A library exception's message on one line (Pillow, h5py, Keras and the hub write several)."""
-    return " ".join(str(error).split())[:limit] or type(error).__name__
-
 
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
 Init = Literal["content", "noise"]
-Objective = Literal["normalized", "tutorial"]
 ColorMode = Literal["none", "luminance", "histogram"]
 
 
@@ -69,8 +50,8 @@ class StyleConfig:
     learning_rate: float = _knob(0.02, "Adam learning rate on pixels in [0, 1]", min=1e-5, max=1.0)
     init: Init = _knob("content", "initial image", choices=INITS)
     seed: int = _knob(0, "random seed (noise init)", min=0, max=2**31 - 1)
-    objective: Objective = _knob(
-        "normalized", "loss: normalized (per-layer) or the TF tutorial's exact one", choices=OBJECTIVES
+    objective: str = _knob(
+        "normalized", "loss: " + " or ".join(spec.summary for spec in OBJECTIVE_SPECS.values()), choices=OBJECTIVES
     )
     preserve_color: ColorMode = _knob("none", "keep the content's colours", choices=COLOR_MODES)
     style_scale: float = _knob(1.0, "style image size relative to the output", min=0.1, max=4.0, ui_max=2.0)
@@ -78,13 +59,6 @@ class StyleConfig:
     style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
     content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
     preview_every: int = _knob(0, "a preview image every N steps (0: about once a second)", min=0, max=5000)
-    max_input_megapixels: float = _knob(
-        40.0,
-        "largest input image accepted, megapixels (at most 170: Pillow refuses ~179 MP itself)",
-        min=0.01,
-        max=170.0,
-    )
-    max_input_bytes: int = _knob(30_000_000, "largest input file accepted, bytes", min=1, max=2_000_000_000)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -98,8 +72,8 @@ class StyleConfig:
     def total_steps(self) -> int:
         return self.steps or PRESET_STEPS[self.preset]
 
-    def scales(self, content_size: tuple[int, int]) -> list[tuple[tuple[int, int], int]]:
-        """The pyramid: ((width, height), steps) per scale, coarse to fine, aspect kept."""
+    def scales(self, content_size: tuple[int, int]) -> Plan:
+        """The pyramid: a Scale (size, steps) per level, coarse to fine, aspect kept."""
         return pyramid(content_size, self.size, self.preset, self.total_steps)
 
     def replace(self, **changes: Any) -> StyleConfig:
@@ -109,13 +83,56 @@ class StyleConfig:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> StyleConfig:
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise StyleTransferError(f"unknown setting(s): {', '.join(unknown)}")
+    def from_dict(cls, values: Mapping[str, Any]) -> StyleConfig:
+        """The config of ``to_dict``'s output (JSON lists back to tuples); unknown names are refused."""
+        _refuse_unknown(values)
         converted: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         return cls(**converted)
+
+    @classmethod
+    def from_raw(cls, values: Mapping[str, Any], base: StyleConfig | None = None) -> StyleConfig:
+        """A config from loosely typed values: UI controls, API JSON, CLI flags.
+
+        None keeps the base's value (the default without a base); blend weights may be a
+        list or a string such as "2, 1"; a layer list may be one name; 512.0 is 512 for a
+        whole-number setting. The constructor then checks types and ranges.
+        """
+        fields = _refuse_unknown(values)
+        changes = {name: _coerce(fields[name], raw) for name, raw in values.items() if raw is not None}
+        return (base or cls()).replace(**changes)
+
+
+def _refuse_unknown(values: Mapping[str, Any]) -> dict[str, dataclasses.Field]:
+    known = {f.name: f for f in dataclasses.fields(StyleConfig)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise StyleTransferError(f"unknown setting(s): {', '.join(unknown)}")
+    return known
+
+
+def _coerce(f: dataclasses.Field, raw: Any) -> Any:
+    """A raw value as the type the field wants; the field's own validation checks it further."""
+    default = f.default
+    if isinstance(default, tuple) and "choices" not in f.metadata:
+        return _parse_weights(raw)
+    if isinstance(default, tuple):
+        return tuple(raw) if isinstance(raw, (list, tuple)) else (raw,)
+    if type(default) is int and isinstance(raw, float) and raw.is_integer():
+        return int(raw)  # sliders and JSON clients send 512.0 for 512
+    return raw
+
+
+def _parse_weights(raw: Any) -> tuple[float, ...]:
+    if isinstance(raw, (list, tuple)):
+        items: Sequence[Any] = raw
+    else:
+        items = [item for item in re.split(r"[,;\s]+", str(raw or "").strip()) if item]
+    try:
+        return tuple(float(item) for item in items)
+    except (TypeError, ValueError):
+        raise StyleTransferError(
+            f"blend weights must be numbers separated by commas (e.g. 2, 1), got {raw!r}"
+        ) from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -153,47 +170,3 @@ def _validate_items(name: str, items: tuple, choices: tuple | None) -> None:
 def _is_weight(item: Any) -> bool:
     number = isinstance(item, (int, float)) and not isinstance(item, bool)
     return number and math.isfinite(item) and item >= 0
-
-
-def pyramid(
-    content_size: tuple[int, int], long_side: int, preset: str, total_steps: int
-) -> list[tuple[tuple[int, int], int]]:
-    """Scales for a content image of ``content_size`` (w, h) and their step counts.
-
-    Coarse scales whose short side is under MIN_SCALE_SIDE are dropped and their steps
-    go to the next one, so tiny outputs run at a single scale.
-    """
-    width, height = content_size
-    plan: list[tuple[tuple[int, int], float]] = []
-    carried = 0.0
-    schedule = SCHEDULES[preset]
-    for index, (fraction, share) in enumerate(schedule):
-        size = fit_long_side((width, height), round(long_side * fraction))
-        carried += share
-        if min(size) < MIN_SCALE_SIDE and index < len(schedule) - 1:
-            continue
-        plan.append((size, carried))
-        carried = 0.0
-    return _allocate_steps(plan, total_steps)
-
-
-def _allocate_steps(plan: list[tuple[tuple[int, int], float]], total: int) -> list[tuple[tuple[int, int], int]]:
-    # Largest-remainder rounding, at least one step per scale. With fewer steps than scales the
-    # coarsest scales go: the last one is the output size, whatever the number of steps.
-    plan = plan[max(0, len(plan) - total) :]
-    shares = [share for _, share in plan]
-    raw = [total * s / sum(shares) for s in shares]
-    counts = [max(1, math.floor(r)) for r in raw]
-    order = sorted(range(len(raw)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
-    for i in order[: max(0, total - sum(counts))]:
-        counts[i] += 1
-    while sum(counts) > total:
-        counts[counts.index(max(counts))] -= 1
-    return [(size, n) for (size, _), n in zip(plan, counts) if n > 0]
-
-
-def fit_long_side(size: tuple[int, int], long_side: int) -> tuple[int, int]:
-    """(w, h) scaled so the longer side is ``long_side``, aspect ratio kept."""
-    width, height = size
-    scale = long_side / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))

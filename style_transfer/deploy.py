@@ -26,9 +26,10 @@ from typing import Any, NoReturn
 from huggingface_hub import SpaceCard, SpaceHardware
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from .config import StyleTransferError, one_line
-from .model import PRECISION_ENV
-from .weights import WEIGHTS_ENV
+from .errors import StyleTransferError, one_line
+from .settings import ENV_VARS
+
+WEIGHTS_ENV, PRECISION_ENV = ENV_VARS["weights"], ENV_VARS["precision"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_BAD_INPUT, EXIT_HUB_ERROR = 2, 1

@@ -15,29 +15,18 @@ import tensorflow as tf
 from PIL import Image
 
 from . import image as images
-from .config import MIN_SCALE_SIDE, StyleConfig, StyleTransferError, fit_long_side
-from .losses import (
-    NORMALIZED_STYLE_WEIGHT,
-    NORMALIZED_TV_WEIGHT,
-    OBJECTIVES,
-    TUTORIAL_STYLE_WEIGHT,
-    TUTORIAL_TV_WEIGHT,
-    gram_matrix,
-)
-from .model import compute_dtype, feature_network, load_network
-from .optim import make_optimizer
+from .config import StyleConfig
+from .errors import StyleTransferError
+from .losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix
+from .model import feature_network, load_network, objective_dtype
+from .optim import LBFGS, Adam, LossAndGradient, make_optimizer
+from .plan import MIN_SCALE_SIDE, Plan, Scale, fit_long_side
 from .recipe import make_recipe
-from .weights import WeightsInfo, default_spec
+from .settings import OperatorSettings
+from .weights import WeightsInfo
 
-TUTORIAL_STYLE_LAYERS: tuple[str, ...] = (
-    "block1_conv1",
-    "block2_conv1",
-    "block3_conv1",
-    "block4_conv1",
-    "block5_conv1",
-)
-TUTORIAL_CONTENT_LAYERS: tuple[str, ...] = ("block5_conv2",)
 PREVIEW_SECONDS = 1.0
+Targets = tuple[list[tf.Tensor], list[tf.Tensor]]  # (style Grams, content features), in layer order
 
 
 @dataclass(frozen=True)
@@ -58,50 +47,44 @@ class Frame:
     recipe: dict[str, Any] | None = field(default=None, repr=False)
 
 
-class Objective:
-    """The loss of a config, with its compiled loss-and-gradient function.
+class CompiledObjective:
+    """A config's objective (see losses.OBJECTIVE_SPECS) on one network: targets and the compiled step.
 
     ``dtype`` is the compute precision of the VGG convolutions (grams and losses are
-    always float32); None picks bfloat16 where the hardware runs it natively.
+    always float32); ``objective_dtype`` gives the one a run uses.
     """
 
-    def __init__(self, weights_spec: str, config: StyleConfig, dtype: str | None = None):
-        if config.objective == "tutorial":
-            self.style_layers, self.content_layers = TUTORIAL_STYLE_LAYERS, TUTORIAL_CONTENT_LAYERS
-            self.style_weight = TUTORIAL_STYLE_WEIGHT * config.style_strength
-            self.tv_weight = TUTORIAL_TV_WEIGHT * config.tv_weight
-        else:
-            self.style_layers, self.content_layers = config.style_layers, config.content_layers
-            self.style_weight = NORMALIZED_STYLE_WEIGHT * config.style_strength
-            self.tv_weight = NORMALIZED_TV_WEIGHT * config.tv_weight
-        # The tutorial objective is computed exactly (float32): it is the yardstick, and
-        # bfloat16 gradient noise measurably slowed L-BFGS on it (benchmarks/RESULTS.md).
-        self.dtype = dtype or ("float32" if config.objective == "tutorial" else compute_dtype())
-        layers = self.style_layers + self.content_layers
-        self.compiled = _compiled_loss(weights_spec, layers, len(self.style_layers), config.objective, self.dtype)
-        self.features = feature_network(weights_spec, layers, self.dtype)
+    def __init__(self, weights_spec: str, config: StyleConfig, dtype: str):
+        self.spec = OBJECTIVE_SPECS[config.objective]
+        self.style_layers, self.content_layers = self.spec.layers_for(config)
+        self.style_weight = self.spec.style_weight * config.style_strength
+        self.tv_weight = self.spec.tv_weight * config.tv_weight
+        self.dtype = dtype
+        self.compiled = _compiled_loss(weights_spec, self.style_layers, self.content_layers, self.spec, dtype)
+        self.features = feature_network(weights_spec, self.style_layers + self.content_layers, dtype)
 
-    def targets(
-        self, content: np.ndarray, styles: Sequence[np.ndarray], blend: Sequence[float]
-    ) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+    def targets(self, content: np.ndarray, styles: Sequence[np.ndarray], blend: Sequence[float]) -> Targets:
         """Style Gram targets (blended over the style images) and content feature targets."""
-        n = len(self.style_layers)
         # Eager: one forward per image and scale, not worth a trace per new shape.
-        content_targets = list(self.features(tf.constant(content))[n:])
-        style_targets = [tf.zeros(()) for _ in range(n)]
+        content_features = self.features(tf.constant(content))
+        content_targets = [content_features[name] for name in self.content_layers]
+        style_targets = [tf.zeros(()) for _ in self.style_layers]
         for style, weight in zip(styles, blend):
-            features = self.features(tf.constant(style))[:n]
-            style_targets = [t + weight * gram_matrix(f) for t, f in zip(style_targets, features)]
+            features = self.features(tf.constant(style))
+            grams = [gram_matrix(features[name]) for name in self.style_layers]
+            style_targets = [t + weight * gram for t, gram in zip(style_targets, grams)]
         return style_targets, content_targets
 
-    def loss_and_gradient(self, targets: tuple[list[tf.Tensor], list[tf.Tensor]]):
+    def loss_and_gradient(self, targets: Targets) -> LossAndGradient:
         style_weight, tv_weight = tf.constant(self.style_weight), tf.constant(self.tv_weight)
         return lambda image: self.compiled(image, targets[0], targets[1], style_weight, tv_weight)
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_loss(spec: str, layers: tuple, n_style: int, objective: str, dtype: str):
-    """One traced graph function per network, objective and precision, shared by every run.
+def _compiled_loss(
+    weights_spec: str, style_layers: tuple[str, ...], content_layers: tuple[str, ...], spec: ObjectiveSpec, dtype: str
+):
+    """One traced graph function per network, objective, layers and precision, shared by every run.
 
     Targets and weights are arguments, not captured constants, and image sizes are left
     open in the signature, so one trace serves every scale and every request. On a CPU
@@ -109,14 +92,12 @@ def _compiled_loss(spec: str, layers: tuple, n_style: int, objective: str, dtype
     2.7 s a step at 512 px, float32) and a new shape costs ~0.4 s to trace instead of
     2-6 s to compile, and XLA's CPU bfloat16 convolutions are not native (2.8 s vs 1.2 s).
     """
-    features = feature_network(spec, layers, dtype)
-    loss_fn = OBJECTIVES[objective]
-
+    features = feature_network(weights_spec, style_layers + content_layers, dtype)
     channels = {name: int(kernel.shape[-1]) for name, kernel, _ in features.convs}
     signature = [
         tf.TensorSpec((1, None, None, 3), tf.float32),
-        [tf.TensorSpec((1, channels[name], channels[name]), tf.float32) for name in layers[:n_style]],
-        [tf.TensorSpec((1, None, None, channels[name]), tf.float32) for name in layers[n_style:]],
+        [tf.TensorSpec((1, channels[name], channels[name]), tf.float32) for name in style_layers],
+        [tf.TensorSpec((1, None, None, channels[name]), tf.float32) for name in content_layers],
         tf.TensorSpec((), tf.float32),
         tf.TensorSpec((), tf.float32),
     ]
@@ -125,10 +106,13 @@ def _compiled_loss(spec: str, layers: tuple, n_style: int, objective: str, dtype
     def loss_and_gradient(image, style_targets, content_targets, style_weight, tv_weight):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            outputs = features(image)
-            grams = [gram_matrix(x) for x in outputs[:n_style]]
-            losses = loss_fn(
-                image, grams, list(outputs[n_style:]), style_targets, content_targets, style_weight, tv_weight
+            # A float32 cast per use, not per layer: a layer in both lists then gets its two gradients
+            # summed in the compute dtype, as in earlier versions (bfloat16 runs stay bit-identical).
+            outputs = features.activations(image)
+            grams = [gram_matrix(tf.cast(outputs[name], tf.float32)) for name in style_layers]
+            contents = [tf.cast(outputs[name], tf.float32) for name in content_layers]
+            losses = spec.loss(
+                image, grams, contents, style_targets, content_targets, style_weight, tv_weight, spec.content_weight
             )
         return losses, tape.gradient(losses["total"], image)
 
@@ -143,8 +127,8 @@ class _Inputs:
     colour_source: Image.Image | None  # content whose colours are put back on each preview
 
 
-def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig) -> _Inputs:
-    limits: dict[str, Any] = {"max_megapixels": config.max_input_megapixels, "max_bytes": config.max_input_bytes}
+def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig, settings: OperatorSettings) -> _Inputs:
+    limits: dict[str, Any] = {"max_megapixels": settings.max_input_megapixels, "max_bytes": settings.max_input_bytes}
     if not styles:
         raise StyleTransferError("give at least one style image")
     content_image = images.load_image(content, "content image", **limits)
@@ -165,8 +149,8 @@ def prepare_inputs(content: Any, styles: Sequence[Any], config: StyleConfig) -> 
     return _Inputs(content_image, style_images, blend, None)
 
 
-def check_output_size(plan: list[tuple[tuple[int, int], int]]) -> None:
-    width, height = plan[-1][0]
+def check_output_size(plan: Plan) -> None:
+    width, height = plan[-1].size
     if min(width, height) < images.MIN_SIDE:
         raise StyleTransferError(
             f"the output would be {width}x{height}; its short side must be at least {images.MIN_SIDE} px "
@@ -175,70 +159,83 @@ def check_output_size(plan: list[tuple[tuple[int, int], int]]) -> None:
 
 
 def stylize(
-    content: Any, styles: Sequence[Any], config: StyleConfig | None = None, weights: str | None = None
+    content: Any,
+    styles: Sequence[Any],
+    config: StyleConfig | None = None,
+    weights: str | None = None,
+    *,
+    settings: OperatorSettings | None = None,
 ) -> Generator[Frame, None, None]:
     """Validate the inputs now, then return a generator of one Frame per optimisation step.
 
-    ``content`` and each of ``styles`` is a PIL image, a path, or bytes. ``weights`` is a
-    weights spec (see weights.py); None takes STYLE_TRANSFER_WEIGHTS or ``auto``. Closing
-    the generator stops the run before the next step and frees its tensors.
+    ``content`` and each of ``styles`` is a PIL image, a path, or bytes. ``settings`` are
+    the operator's (input limits, precision, weights); None reads them from the environment
+    (``OperatorSettings.from_env()``). ``weights``, a weights spec (see weights.py), overrides
+    ``settings.weights``. Closing the generator stops the run before the next step and frees
+    its tensors.
     """
     config = config or StyleConfig()
+    settings = settings or OperatorSettings.from_env()
     if isinstance(styles, (str, bytes, Image.Image)) or not isinstance(styles, Sequence):
         styles = [styles]
-    spec = weights or default_spec()
-    inputs = prepare_inputs(content, styles, config)
+    weights_spec = weights or settings.weights
+    inputs = prepare_inputs(content, styles, config, settings)
     plan = config.scales(inputs.content.size)
     check_output_size(plan)
-    info = load_network(spec)
-    return _run(inputs, plan, config, Objective(spec, config), info)
+    info = load_network(weights_spec)
+    objective = CompiledObjective(weights_spec, config, objective_dtype(config.objective, settings.precision))
+    return _run(inputs, plan, config, objective, info)
 
 
 def _run(
-    inputs: _Inputs,
-    plan: list[tuple[tuple[int, int], int]],
-    config: StyleConfig,
-    objective: Objective,
-    info: WeightsInfo,
+    inputs: _Inputs, plan: Plan, config: StyleConfig, objective: CompiledObjective, info: WeightsInfo
 ) -> Generator[Frame, None, None]:
-    total = sum(steps for _, steps in plan)
+    total = sum(scale.steps for scale in plan)
     clock = _Clock(plan)
-    optimizer = None
+    optimizer: LBFGS | Adam | None = None
     step = 0
     try:
-        for scale, (size, steps) in enumerate(plan):
-            content = images.to_array(images.resize(inputs.content, size))
-            styles = [images.to_array(_style_at(s, size, config.style_scale)) for s in inputs.styles]
-            targets = objective.targets(content, styles, inputs.blend)
-            start = _initial_image(config, content) if optimizer is None else _upscale(optimizer.image, content)
-            optimizer = make_optimizer(config.optimizer, start, config.learning_rate, config.objective)
-            loss_and_gradient = objective.loss_and_gradient(targets)
-            for index in range(steps):
+        for index, scale in enumerate(plan):
+            optimizer, loss_and_gradient = _set_up_scale(inputs, scale, config, objective, optimizer)
+            for scale_step in range(scale.steps):
                 losses = {name: float(value) for name, value in optimizer.step(loss_and_gradient).items()}
                 step += 1
-                clock.tick(scale, index)
+                clock.tick(index, scale_step)
                 done = step == total
-                image = None
-                if done or index == steps - 1 or clock.preview_due(step, config.preview_every):
-                    image = _preview(optimizer.image, inputs.colour_source)
+                preview = done or scale_step == scale.steps - 1 or clock.preview_due(step, config.preview_every)
                 yield Frame(
-                    step,
-                    total,
-                    size,
-                    scale + 1,
-                    len(plan),
-                    losses,
-                    clock.elapsed(),
-                    clock.eta(scale, index),
-                    done,
-                    image,
-                    info,
-                    make_recipe(config, info) if done else None,
+                    step=step,
+                    total=total,
+                    size=scale.size,
+                    scale=index + 1,
+                    scales=len(plan),
+                    losses=losses,
+                    elapsed=clock.elapsed(),
+                    eta=clock.eta(index, scale_step),
+                    done=done,
+                    image=_preview(optimizer.image, inputs.colour_source) if preview else None,
+                    weights=info,
+                    recipe=make_recipe(config, info) if done else None,
                 )
     finally:
         # Runs on normal end, on error and when the caller closes the generator (Stop).
         del optimizer
         gc.collect()
+
+
+def _set_up_scale(
+    inputs: _Inputs, scale: Scale, config: StyleConfig, objective: CompiledObjective, previous: LBFGS | Adam | None
+) -> tuple[LBFGS | Adam, LossAndGradient]:
+    """A scale's targets, its start (the initial image, or the coarser result carried up) and a new optimiser.
+
+    Only the picture goes up the pyramid: the optimiser's memory is tied to the pixel grid.
+    """
+    content = images.to_array(images.resize(inputs.content, scale.size))
+    styles = [images.to_array(_style_at(s, scale.size, config.style_scale)) for s in inputs.styles]
+    targets = objective.targets(content, styles, inputs.blend)
+    start = _initial_image(config, content) if previous is None else _upscale(previous.image, content)
+    optimizer = make_optimizer(config.optimizer, start, config.learning_rate, objective.spec.adam_epsilon)
+    return optimizer, objective.loss_and_gradient(targets)
 
 
 def _style_at(style: Image.Image, size: tuple[int, int], style_scale: float) -> Image.Image:
@@ -285,7 +282,7 @@ def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image
 class _Clock:
     """Elapsed time, preview pacing and an ETA from the measured cost per pixel-step."""
 
-    def __init__(self, plan: list[tuple[tuple[int, int], int]]):
+    def __init__(self, plan: Plan):
         self.plan = plan
         self.start = self.last_tick = self.last_preview = time.perf_counter()
         self.seconds_per_pixel_step: float | None = None
@@ -293,7 +290,7 @@ class _Clock:
     def tick(self, scale: int, index: int) -> None:
         now = time.perf_counter()
         if index > 0:  # the first step of a scale includes compiling; keep it out of the rate
-            width, height = self.plan[scale][0]
+            width, height = self.plan[scale].size
             rate = (now - self.last_tick) / (width * height)
             previous = self.seconds_per_pixel_step
             self.seconds_per_pixel_step = rate if previous is None else 0.7 * previous + 0.3 * rate
@@ -319,15 +316,15 @@ class _Clock:
         return work * self.seconds_per_pixel_step
 
 
-def warm_up(weights: str | None = None) -> WeightsInfo:
+def warm_up(settings: OperatorSettings) -> WeightsInfo:
     """Load the network and trace the default objective's step once, for a server's start-up.
 
     The traced step takes any image size, so the first request then starts optimising
     at once instead of spending ~0.6 s tracing.
     """
-    spec = weights or default_spec()
-    info = load_network(spec)
-    objective = Objective(spec, StyleConfig())
+    info = load_network(settings.weights)
+    config = StyleConfig()
+    objective = CompiledObjective(settings.weights, config, objective_dtype(config.objective, settings.precision))
     image = np.full((1, 32, 32, 3), 0.5, np.float32)
     objective.loss_and_gradient(objective.targets(image, [image], [1.0]))(tf.constant(image))
     return info

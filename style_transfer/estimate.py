@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import StyleConfig
+from .model import objective_dtype
 
 # Fitted to benchmarks/results (2-core AMD EPYC with AVX512_BF16, quiet machine, 2026-11-25):
 # bfloat16 steps of 0.067 / 0.235 / 0.88 s at 128x96 / 256x192 / 512x384, float32 ~1.8x slower;
@@ -37,11 +38,10 @@ class RunEstimate:
         return f"about {duration}, {self.peak_memory_bytes / 1e9:.1f} GB memory"
 
 
-def estimate_run(config: StyleConfig, content_size: tuple[int, int]) -> RunEstimate:
-    """Estimate for stylising a content image of ``content_size`` (w, h) with ``config``."""
-    from .model import compute_dtype  # deferred: importing the model pulls in TensorFlow
-
-    dtype = "float32" if config.objective == "tutorial" else compute_dtype()
+def estimate_run(config: StyleConfig, content_size: tuple[int, int], precision: str = "auto") -> RunEstimate:
+    """Estimate for stylising a content image of ``content_size`` (w, h) with ``config``,
+    under the operator's ``precision`` (OperatorSettings.precision)."""
+    dtype = objective_dtype(config.objective, precision)
     plan = config.scales(content_size)
     seconds = sum(
         SCALE_SETUP_S

@@ -11,7 +11,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .config import StyleTransferError, one_line
+from .errors import StyleTransferError, one_line
 
 MIN_SIDE = 16  # VGG19 pools four times before block5; smaller maps vanish
 MAX_ASPECT = 16.0

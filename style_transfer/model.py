@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 
 import keras
 import tensorflow as tf
 
-from .config import VGG_CONV_LAYERS
+from .losses import OBJECTIVE_SPECS
 from .weights import WeightsInfo, load_vgg19
 
+VGG_CONV_LAYERS = tuple(
+    f"block{block}_conv{conv}"
+    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
+    for conv in range(1, convs + 1)
+)
+
 _lock = threading.Lock()
-PRECISION_ENV = "STYLE_TRANSFER_PRECISION"  # auto | float32 | bfloat16
 
 
 @functools.lru_cache(maxsize=4)
@@ -39,6 +43,7 @@ class FeatureNetwork:
     """
 
     def __init__(self, vgg: keras.Model, layers: tuple[str, ...], dtype: tf.DType):
+        layers = tuple(dict.fromkeys(layers))  # a layer may serve both style and content: compute it once
         deepest = VGG_CONV_LAYERS.index(max(layers, key=VGG_CONV_LAYERS.index))
         self.layers, self.dtype = layers, dtype
         self.convs = [
@@ -46,8 +51,13 @@ class FeatureNetwork:
             for name in VGG_CONV_LAYERS[: deepest + 1]
         ]
 
-    def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
-        """RGB in [0, 1], (B, H, W, 3) -> the ReLU outputs of ``layers`` as float32."""
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """RGB in [0, 1], (B, H, W, 3) -> {layer name: its ReLU output as float32} for ``layers``."""
+        # Grams and losses in float32: sums over many pixels lose too much in bfloat16.
+        return {name: tf.cast(x, tf.float32) for name, x in self.activations(image).items()}
+
+    def activations(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """{layer name: its ReLU output in the compute dtype}; cast to float32 before summing over it."""
         x = tf.cast(preprocess(image), self.dtype)
         wanted = {}
         for name, kernel, bias in self.convs:
@@ -56,8 +66,7 @@ class FeatureNetwork:
             x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
             if name in self.layers:
                 wanted[name] = x
-        # Grams and losses in float32: sums over many pixels lose too much in bfloat16.
-        return [tf.cast(wanted[name], tf.float32) for name in self.layers]
+        return wanted
 
 
 @functools.lru_cache(maxsize=16)
@@ -67,12 +76,12 @@ def feature_network(spec: str, layers: tuple[str, ...], dtype_name: str) -> Feat
     return FeatureNetwork(vgg, layers, tf.as_dtype(dtype_name))
 
 
-def compute_dtype() -> str:
-    """bfloat16 where the hardware runs it natively (about 2x faster on a CPU with AVX512_BF16
-    or AMX, measured in benchmarks/RESULTS.md), else float32; ``STYLE_TRANSFER_PRECISION`` overrides."""
-    choice = os.environ.get(PRECISION_ENV, "auto").strip() or "auto"
-    if choice in ("float32", "bfloat16"):
-        return choice
+def compute_dtype(precision: str = "auto") -> str:
+    """The convolutions' dtype for a precision setting (auto | float32 | bfloat16): ``auto`` is
+    bfloat16 where the hardware runs it natively (about 2x faster on a CPU with AVX512_BF16
+    or AMX, measured in benchmarks/RESULTS.md), else float32."""
+    if precision != "auto":
+        return precision
     return "bfloat16" if has_native_bfloat16() else "float32"
 
 
@@ -92,3 +101,8 @@ def preprocess(image: tf.Tensor) -> tf.Tensor:
     """RGB in [0, 1] -> Caffe-style BGR minus the ImageNet mean, as VGG19 was trained on."""
     # A tensor, never a NumPy array: Keras' preprocess_input changes float arrays in place.
     return keras.applications.vgg19.preprocess_input(image * 255.0)
+
+
+def objective_dtype(objective: str, precision: str = "auto") -> str:
+    """The convolutions' dtype for a run of ``objective`` under the operator's ``precision``."""
+    return compute_dtype(OBJECTIVE_SPECS[objective].precision_for(precision))

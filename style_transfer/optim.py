@@ -115,7 +115,7 @@ class Adam:
 
     ``epsilon`` must suit the loss's gradient scale: the tutorial's 0.1 is tuned for its
     huge raw losses; on the normalised objective (gradients ~1e-4) it would shrink every
-    step a thousandfold, so that objective uses Keras' usual 1e-7.
+    step a thousandfold. Each objective's epsilon is in losses.OBJECTIVE_SPECS.
     """
 
     def __init__(self, image: tf.Tensor, learning_rate: float = 0.02, epsilon: float = 1e-1):
@@ -134,7 +134,8 @@ class Adam:
         return losses
 
 
-def make_optimizer(name: str, image: tf.Tensor, learning_rate: float, objective: str) -> LBFGS | Adam:
+def make_optimizer(name: str, image: tf.Tensor, learning_rate: float, adam_epsilon: float) -> LBFGS | Adam:
+    """The optimiser ``name`` (lbfgs | adam) starting at ``image``; Adam uses the objective's epsilon."""
     if name == "lbfgs":
         return LBFGS(image)
-    return Adam(image, learning_rate, epsilon=1e-1 if objective == "tutorial" else 1e-7)
+    return Adam(image, learning_rate, epsilon=adam_epsilon)

@@ -8,15 +8,18 @@ import platform
 import tomllib
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin
 
-from .config import StyleConfig, StyleTransferError
+from .config import StyleConfig
+from .errors import StyleTransferError
 from .weights import WeightsInfo
 
 RECIPE_KEY = "style_transfer_recipe"
 RECIPE_VERSION = 1
+# Operator limits that older recipes carried in their config. Ignored: a recipe cannot raise them.
+OBSOLETE_CONFIG_KEYS = frozenset({"max_input_megapixels", "max_input_bytes"})
 
 
 def make_recipe(config: StyleConfig, weights: WeightsInfo) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def _project_version() -> str:
             return "unknown"
 
 
-def save_png(image: Image.Image, path: str | os.PathLike, recipe: dict[str, Any]) -> None:
+def save_png(image: Image.Image, path: str | os.PathLike | BinaryIO, recipe: dict[str, Any]) -> None:
     """Write ``image`` as PNG with the recipe as JSON in an iTXt chunk."""
     info = PngImagePlugin.PngInfo()
     info.add_itxt(RECIPE_KEY, json.dumps(recipe, sort_keys=True))
@@ -88,4 +91,5 @@ def read_recipe(source: str | os.PathLike | Image.Image) -> dict[str, Any]:
 
 
 def config_from_recipe(recipe: dict[str, Any]) -> StyleConfig:
-    return StyleConfig.from_dict(recipe["config"])
+    settings = {name: value for name, value in recipe["config"].items() if name not in OBSOLETE_CONFIG_KEYS}
+    return StyleConfig.from_dict(settings)

@@ -26,13 +26,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .config import StyleTransferError
+from .errors import StyleTransferError
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 
 # The storage types a weights file needs, and their NumPy element types (little-endian).
-STORAGE_DTYPES = {
+STORAGE_DTYPES: dict[str, np.dtype] = {
     "ByteStorage": np.dtype("u1"),
     "CharStorage": np.dtype("i1"),
     "FloatStorage": np.dtype("<f4"),

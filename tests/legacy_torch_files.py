@@ -41,11 +41,11 @@ def install_fake_torch(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
 
     _rebuild_tensor_v2.__module__ = "torch._utils"
     _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
-    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+    setattr(utils, "_rebuild_tensor_v2", _rebuild_tensor_v2)  # noqa: B010 (a module made at run time)
     for name in (*STORAGE_NAMES.values(), "ShortStorage"):
         storage_type = type(name, (), {"__module__": "torch", "__qualname__": name})
         setattr(torch, name, storage_type)
-    torch._utils = utils
+    setattr(torch, "_utils", utils)  # noqa: B010
     monkeypatch.setitem(sys.modules, "torch", torch)
     monkeypatch.setitem(sys.modules, "torch._utils", utils)
     return torch

@@ -1,6 +1,6 @@
 """Helpers for the lifecycle, security and load tests: app.py served in-process on loopback.
 
-``served_app`` launches ``app.build_demo(weights="untrained", ...)`` on a free 127.0.0.1
+``served_app`` launches ``app.build_demo(untrained_runner(...))`` on a free 127.0.0.1
 port with Gradio's upload/cache dir (GRADIO_TEMP_DIR) and Python's temp dir both under
 one test directory, so a test can count every file the server writes. ``RunRecorder``
 wraps the engine's run generator to observe, from the test, when a run starts, each
@@ -13,7 +13,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,14 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)  # polling interval, not synchronisation: the condition decides
+
+
+def untrained_runner(**settings: Any) -> Any:
+    """A Runner on untrained weights; ``settings`` override the other operator settings' defaults."""
+    from style_transfer.runner import Runner
+    from style_transfer.settings import OperatorSettings
+
+    return Runner(OperatorSettings(weights="untrained", **settings))
 
 
 def free_port() -> int:
@@ -91,7 +99,7 @@ def served_app(
         patch.setattr(tempfile, "tempdir", str(python_tmp))
         import app
 
-        demo = app.build_demo(weights="untrained", queue_size=queue_size, concurrency=concurrency)
+        demo = app.build_demo(untrained_runner(queue_size=queue_size, concurrency=concurrency))
         # Launch as main() does (theme, css, allowed paths, cache policy). delete_cache is a
         # gr.Blocks() setting read at launch, so it is set on the demo, not passed to launch().
         options = dict(app.launch_options()) if hasattr(app, "launch_options") else {}
@@ -132,7 +140,7 @@ class RunRecorder:
         self.runs: list[RunRecord] = []
         self.active = 0
 
-    def wrap(self, real_run: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def wrap(self, real_run: Callable[..., Generator[Any, None, None]]) -> Callable[..., Iterator[Any]]:
         def recorded_run(*args: Any, **kwargs: Any) -> Iterator[Any]:
             record = RunRecord(time.monotonic())
             with self.lock:

@@ -16,9 +16,11 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
-from style_transfer import StyleConfig, read_recipe
+from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe
+from style_transfer.runner import Runner
+from style_transfer.settings import ENV_VARS
 from style_transfer.weights import UNTRAINED_WARNING
-from tests.served_app import free_port, wait_until
+from tests.served_app import free_port, untrained_runner, wait_until
 
 SIZE = 96  # output long side: two pyramid scales, a few seconds in all
 
@@ -50,10 +52,9 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
 
 
 def test_controls_are_derived_from_style_config():
+    for f in dataclasses.fields(OperatorSettings):
+        assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's setting, not a request's"
     for f in dataclasses.fields(StyleConfig):
-        if f.name in app.OPERATOR_FIELDS:
-            assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's limit, not a request's"
-            continue
         control = app._control(f.name)
         meta = f.metadata
         expected = list(f.default) if isinstance(f.default, tuple) and "choices" in meta else f.default
@@ -64,15 +65,6 @@ def test_controls_are_derived_from_style_config():
         if "choices" in meta:
             assert [choice[1] for choice in control.choices] == list(meta["choices"]), f.name
         assert control.info == meta["help"]
-
-
-def test_config_from_values_converts_ui_and_json_values():
-    config = app.config_from_values(
-        {"size": 128.0, "steps": 12.0, "style_blend": "2, 1", "style_layers": ["block1_conv1"], "preset": "fast"}
-    )
-    assert (config.size, config.steps, config.style_blend) == (128, 12, (2.0, 1.0))
-    assert config.style_layers == ("block1_conv1",)
-    assert app.config_from_values({"style_blend": ""}).style_blend == ()
 
 
 def test_the_page_has_examples_presets_and_the_untrained_banner(app_server):
@@ -87,7 +79,7 @@ def test_the_page_has_examples_presets_and_the_untrained_banner(app_server):
 
 def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkeypatch):
     monkeypatch.setenv("GRADIO_CACHE_EXAMPLES", "true")  # what Spaces sets by default
-    demo = app.build_demo(weights="untrained")  # caching an example would need outputs and run it now
+    demo = app.build_demo(untrained_runner())  # caching an example would need outputs and run it now
     dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     listeners = [fn for fn in demo.fns.values() if any(target[0] == dataset._id for target in fn.targets)]
     assert listeners, "clicking an example does nothing"
@@ -97,15 +89,15 @@ def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkey
 
 
 def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
-    monkeypatch.setenv(app.QUEUE_SIZE_ENV, "3")
-    monkeypatch.setenv(app.CONCURRENCY_ENV, "2")
-    demo = app.build_demo(weights="untrained")
+    monkeypatch.setenv(ENV_VARS["queue_size"], "3")
+    monkeypatch.setenv(ENV_VARS["concurrency"], "2")
+    demo = app.build_demo(Runner(OperatorSettings.from_env()))
     assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (3, 2)
-    demo = app.build_demo(weights="untrained", queue_size=5, concurrency=1)
+    demo = app.build_demo(untrained_runner(queue_size=5, concurrency=1))
     assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (5, 1)
-    monkeypatch.setenv(app.QUEUE_SIZE_ENV, "lots")
-    with pytest.raises(SystemExit, match=app.QUEUE_SIZE_ENV):
-        app.build_demo(weights="untrained")
+    monkeypatch.setenv(ENV_VARS["queue_size"], "lots")
+    with pytest.raises(StyleTransferError, match=ENV_VARS["queue_size"]):
+        OperatorSettings.from_env()
 
 
 # ---------------------------------------------------------------- running through the API
@@ -130,17 +122,18 @@ def test_submit_streams_frames_then_a_png_of_the_requested_size_with_its_recipe(
 
 
 def test_cancel_stops_the_run_on_the_server_within_a_step(app_server, example_files):
-    before = app.RUNS.finished
+    runs = app_server.runner.runs
+    before = runs.finished
     # Previews about once a second, many steps apart: the cancel must not wait for the next one.
     job = submit(app_server.client(), *example_files, size=64, steps=2000)
     wait_until(lambda: len(job.outputs()) >= 1, 120, "a streamed frame")
-    assert app.RUNS.active == 1
-    steps_at_cancel = app.RUNS.steps
+    assert runs.active == 1
+    steps_at_cancel = runs.steps
     job.cancel()
-    wait_until(lambda: app.RUNS.finished == before + 1, 30, "the run to end on the server")
-    assert app.RUNS.active == 0
-    assert app.RUNS.steps - steps_at_cancel <= 2, "the run went on after the cancel"
-    assert app.RUNS.steps - steps_at_cancel >= 0
+    wait_until(lambda: runs.finished == before + 1, 30, "the run to end on the server")
+    assert runs.active == 0
+    assert runs.steps - steps_at_cancel <= 2, "the run went on after the cancel"
+    assert runs.steps - steps_at_cancel >= 0
 
 
 def test_loading_a_recipe_png_fills_the_controls(tmp_path, monkeypatch):
@@ -165,17 +158,17 @@ def test_loading_a_recipe_png_fills_the_controls(tmp_path, monkeypatch):
         app.settings_from_recipe({"path": str(plain)})
 
 
-def test_the_estimate_shows_before_run(example_files, tmp_path, monkeypatch):
+def test_the_estimate_shows_before_run(runner, example_files, tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
     uploaded = tmp_path / "photo.jpg"
     uploaded.write_bytes(Path(example_files[0]).read_bytes())
     names = app.API_PARAMETERS
     values = [None] * len(names)
-    assert app.estimate_text(*values) == app.NO_ESTIMATE
+    assert app.estimate_text(runner, *values) == app.NO_ESTIMATE
     values[names.index("content")] = {"path": str(uploaded)}
-    assert app.estimate_text(*values).startswith("**Estimate:** about")
+    assert app.estimate_text(runner, *values).startswith("**Estimate:** about")
     values[names.index("size")] = 1_000_000
-    assert "size is 1000000" in app.estimate_text(*values)
+    assert "size is 1000000" in app.estimate_text(runner, *values)
 
 
 # ---------------------------------------------------------------- bad input gets the app's message
@@ -200,7 +193,8 @@ def test_bad_input_returns_the_apps_message(app_server, example_files, tmp_path,
 
 
 def test_a_full_queue_says_so(example_files):
-    demo = app.build_demo(weights="untrained", queue_size=1, concurrency=1)
+    runner = untrained_runner(queue_size=1, concurrency=1)
+    demo = app.build_demo(runner)
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
@@ -215,6 +209,6 @@ def test_a_full_queue_says_so(example_files):
             submit(clients[2], *example_files, size=64).result(timeout=30)
         for job in (waiting, running):
             job.cancel()
-        wait_until(lambda: app.RUNS.active == 0, 30, "the runs to end")
+        wait_until(lambda: runner.runs.active == 0, 30, "the runs to end")
     finally:
         demo.close()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import app
 from tests.served_app import wait_until
 
 pytestmark = pytest.mark.browser
@@ -80,7 +79,7 @@ def set_number(page, name: str, value: int) -> None:
     box.press("Enter")
 
 
-def test_example_run_streams_then_finishes_and_stop_ends_a_second_run(page):
+def test_example_run_streams_then_finishes_and_stop_ends_a_second_run(page, app_server):
     page.screenshot(path=ARTIFACTS / "browser_0_loaded.png", full_page=True)
     page.get_by_text("Cat as stained glass").click()
     page.locator("#content img").wait_for()
@@ -105,13 +104,14 @@ def test_example_run_streams_then_finishes_and_stop_ends_a_second_run(page):
     # A second, long run (best preset at 256 px), stopped after its first frame.
     set_number(page, "size", 256)
     page.locator("#control-preset").get_by_text("best").click()
-    finished_before = app.RUNS.finished
+    runs = app_server.runner.runs
+    finished_before = runs.finished
     page.locator("#run").click()
-    wait_until(lambda: app.RUNS.active == 1, 60, "the second run to start")
+    wait_until(lambda: runs.active == 1, 60, "the second run to start")
     wait_until(lambda: result_src(page) != final, 120, "a frame of the second run")
     page.locator("#stop").click()
-    wait_until(lambda: app.RUNS.finished == finished_before + 1, 30, "the stopped run to end on the server")
-    assert app.RUNS.active == 0
+    wait_until(lambda: runs.finished == finished_before + 1, 30, "the stopped run to end on the server")
+    assert runs.active == 0
     assert "Done" not in progress(page), "the second run should have been stopped, not finished"
     page.screenshot(path=ARTIFACTS / "browser_4_stopped.png", full_page=True)
 

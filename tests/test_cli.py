@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -48,6 +49,7 @@ def cli(*args: object, cwd: Path | None = None) -> Result:
 
 
 def in_process(capfd, *args: object) -> Result:
+    code: Any
     try:
         code = main([str(a) for a in args])
     except SystemExit as exit_:  # argparse
@@ -166,7 +168,7 @@ def _bad_cases(bad_files, image_files, tmp_path) -> dict[str, tuple[list, str]]:
     Image.new("RGB", (8, 8)).save(plain)
     cases = {f"content {n}": ([bad_files[n], style, "-o", out], BAD_FILES[n]) for n in BAD_FILES}
     cases |= {f"style {n}": ([photo, bad_files[n], "-o", out], BAD_FILES[n]) for n in ("empty.jpg", "bomb.png")}
-    flag_cases = {
+    flag_cases: dict[str, tuple[list[Any], str]] = {
         "size 0": (["--size", 0], "size is 0"),
         "size 100000": (["--size", 100000], "size is 100000"),
         "size abc": (["--size", "abc"], "invalid int value"),

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from style_transfer.config import (
-    MIN_SCALE_SIDE,
-    PRESET_STEPS,
-    PRESETS,
-    VGG_CONV_LAYERS,
-    StyleConfig,
-    StyleTransferError,
-    pyramid,
-)
+from style_transfer import StyleTransferError
+from style_transfer.config import PRESETS, StyleConfig
+from style_transfer.model import VGG_CONV_LAYERS
+from style_transfer.plan import MIN_SCALE_SIDE, PRESET_STEPS, pyramid
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 BOUNDED = [name for name, f in FIELDS.items() if "min" in f.metadata]
@@ -74,7 +70,7 @@ def test_any_valid_settings_build(values):
 def out_of_range(draw: st.DrawFn) -> tuple[str, object]:
     name = draw(st.sampled_from(BOUNDED))
     meta = FIELDS[name].metadata
-    kind = type(FIELDS[name].default)
+    kind: Any = type(FIELDS[name].default)
     below = draw(st.integers(1, 10**9)) if kind is int else draw(st.floats(1e-6, 1e9))
     if kind is float and meta["min"] > 0:  # also just below a positive minimum
         below = draw(st.sampled_from([below, meta["min"] * 0.999]))
@@ -183,6 +179,15 @@ def test_from_dict_refuses_unknown_settings_and_converts_lists():
         StyleConfig.from_dict({"size": 64, "sizee": 64})
     config = StyleConfig.from_dict({"style_blend": [1, 2], "style_layers": ["block1_conv1"]})
     assert config.style_blend == (1, 2) and config.style_layers == ("block1_conv1",)
+
+
+def test_from_raw_converts_ui_and_json_values():
+    config = StyleConfig.from_raw(
+        {"size": 128.0, "steps": 12.0, "style_blend": "2, 1", "style_layers": ["block1_conv1"], "preset": "fast"}
+    )
+    assert (config.size, config.steps, config.style_blend) == (128, 12, (2.0, 1.0))
+    assert config.style_layers == ("block1_conv1",)
+    assert StyleConfig.from_raw({"style_blend": ""}).style_blend == ()
 
 
 def test_error_messages_name_the_limit():

@@ -18,8 +18,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from style_transfer import deploy
-from style_transfer.model import PRECISION_ENV
-from style_transfer.weights import WEIGHTS_ENV
+from style_transfer.deploy import PRECISION_ENV, WEIGHTS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 TF_PACKAGES = {"tensorflow", "tensorflow-cpu"}

@@ -28,6 +28,7 @@ def run(content, styles, config=TINY, weights="untrained") -> list[Frame]:
 
 
 def png_bytes(frame: Frame) -> bytes:
+    assert frame.image is not None and frame.recipe is not None  # a final frame
     buffer = io.BytesIO()
     save_png(frame.image, buffer, frame.recipe)
     return buffer.getvalue()

