@@ -32,7 +32,11 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 DELETE_CACHE = (600, 3600)
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
-MAIN_FIELDS = ("size", "preset", "style_strength", "preserve_color")
+# The page's (and the API's) defaults: StyleConfig's, except where a field names a ui_default (the time budget).
+UI_DEFAULTS = StyleConfig().replace(
+    **{n: f.metadata["ui_default"] for n, f in FIELDS.items() if "ui_default" in f.metadata}
+)
+MAIN_FIELDS = ("size", "preset", "seconds", "style_strength", "preserve_color")
 ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS)
 EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
 # The /stylize parameters, in order: content, style, size, preset, then the rest.
@@ -43,6 +47,7 @@ API_PARAMETERS = API_PARAMETERS[: API_PARAMETERS.index("style_blend")] + (
 )
 LABELS = {
     "size": "Output size (long side, px)",
+    "seconds": "Time budget (s; 0: the preset's steps)",
     "preset": "Quality",
     "preserve_color": "Preserve colour",
     "tv_weight": "Smoothness (TV weight)",
@@ -86,8 +91,7 @@ def _label(name: str) -> str:
 def _control(name: str) -> gr.components.Component:
     """One input control for a StyleConfig field, with range, default and help from its metadata."""
     f = FIELDS[name]
-    meta, default = f.metadata, f.default
-    assert default is not dataclasses.MISSING  # every StyleConfig field has a default
+    meta, default = f.metadata, getattr(UI_DEFAULTS, name)
     common: dict[str, Any] = {"label": _label(name), "info": meta["help"], "elem_id": f"control-{name}"}
     if isinstance(default, tuple) and "choices" in meta:
         return gr.CheckboxGroup(list(meta["choices"]), value=list(default), **common)
@@ -95,11 +99,22 @@ def _control(name: str) -> gr.components.Component:
         return gr.Radio(list(meta["choices"]), value=default, **common)
     if isinstance(default, tuple):
         return gr.Textbox(_blend_text(default), placeholder="e.g. 2, 1 (empty: equal)", **common)
-    is_int = isinstance(default, int)
+    is_int = isinstance(f.default, int)
     if "ui_max" in meta:
         step = meta.get("step", 1 if is_int else FLOAT_STEP)
         return gr.Slider(meta["min"], meta["ui_max"], value=default, step=step, **common)
     return gr.Number(default, minimum=meta["min"], maximum=meta["max"], precision=0 if is_int else None, **common)
+
+
+def request_config(named: dict[str, Any]) -> StyleConfig:
+    """The StyleConfig of a request's values (None: the page's default).
+
+    The page's default is a time budget, but a request that names a preset or a step count
+    and no budget (an API client asking for "fast") gets the preset's steps, as before budgets.
+    """
+    explicit_length = named.get("preset") is not None or named.get("steps") is not None
+    base = StyleConfig() if explicit_length and named.get("seconds") is None else UI_DEFAULTS
+    return StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
 
 
 def _blend_text(blend: Sequence[float]) -> str:
@@ -153,7 +168,7 @@ def _stylize_event(runner: Runner) -> Callable[..., AsyncIterator[tuple[Any, ...
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
         named = dict(zip(API_PARAMETERS, values))
         try:
-            config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS})
+            config = request_config(named)
             content = _file_path(named.get("content"), "content photo")
             styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES))
             async for update in runner.run(content, styles, config):
@@ -179,15 +194,16 @@ def estimate_text(runner: Runner, *values: Any) -> str:
     if not named.get("content"):
         return NO_ESTIMATE
     try:
-        config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS})
+        config = request_config(named)
         size = upright_size(_file_path(named.get("content"), "content photo"))
-        plan = config.scales(size)
+        estimate = runner.estimate(config, size)
     except StyleTransferError as error:
         return f"⚠️ {error}"
     except OSError:
         return "⚠️ the content photo cannot be read as an image"
-    sizes = " → ".join(f"{w}×{h}" for (w, h), _ in plan)
-    return f"**Estimate:** {runner.estimate(config, size).describe()} · {config.total_steps} steps at {sizes} px"
+    sizes = " → ".join(f"{w}×{h}" for (w, h), _ in estimate.plan)
+    budget = f" (a {config.seconds:g} s time budget)" if config.budgeted else ""
+    return f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
 
 
 def settings_from_recipe(recipe_file: Any) -> list[Any]:
@@ -339,6 +355,8 @@ def _wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.
     inputs["presets"].select(
         _pick_preset, outputs=inputs["style"], api_visibility="private", show_progress="hidden", queue=False
     )
+    # Picking a quality preset means "its steps": the time budget steps aside (set it again to use one).
+    inputs["preset"].input(lambda: 0, outputs=inputs["seconds"], api_visibility="private", queue=False)
     inputs["recipe"].upload(
         settings_from_recipe,
         inputs=inputs["recipe"],

@@ -64,7 +64,8 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
     from style_transfer.runner import Runner
     from style_transfer.settings import OperatorSettings
 
-    runner = Runner(OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1))
+    # No step cap: the blocker job is a deliberately long run (2000 steps at 64 px).
+    runner = Runner(OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1, max_steps=0))
     demo = app.build_demo(runner)
     demo.launch(
         prevent_thread_lock=True,

@@ -22,7 +22,7 @@ from .config import StyleConfig
 from .engine import Frame, stylize
 from .errors import StyleTransferError, one_line
 from .recipe import config_from_recipe, read_recipe, save_png
-from .settings import OperatorSettings
+from .settings import CAPS, OperatorSettings
 from .weights import UNTRAINED_WARNING
 
 EXIT_BAD_INPUT = 2
@@ -75,12 +75,13 @@ def _add_knob(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:
 
 def _add_setting(parser: argparse.ArgumentParser, f: dataclasses.Field) -> None:
     env, default = f.metadata["env"], f.default
+    shown = "off" if f.name in CAPS else f"${env} or {default}"  # a batch user's own machine: no caps
     parser.add_argument(
         "--" + f.name.replace("_", "-"),
         dest=f.name,
         type=type(default),
         default=None,
-        help=f"{f.metadata['help']} (default: ${env} or {default})",
+        help=f"{f.metadata['help']} (default: {shown})",
     )
 
 
@@ -94,9 +95,9 @@ def config_from_args(args: argparse.Namespace) -> StyleConfig:
 
 
 def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
-    """The operator settings from the environment, then the flags given."""
+    """The operator settings from the environment with the caps off, then the flags given."""
     given = {f.name: getattr(args, f.name) for f in CLI_SETTINGS if getattr(args, f.name) is not None}
-    return OperatorSettings.from_env().replace(**given)
+    return OperatorSettings.from_env().without_caps().replace(**given)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,18 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .costs import CostModel, fallback
 from .errors import StyleTransferError
 from .losses import OBJECTIVE_SPECS
 from .model import VGG_CONV_LAYERS
-from .plan import PRESET_STEPS, SCHEDULES, Plan, pyramid
+from .plan import PRESET_STEPS, SCHEDULES, Plan, Scale, budget_plan, fit_long_side, pyramid
 
-PRESETS = tuple(SCHEDULES)
+PRESETS = tuple(name for name in SCHEDULES if name in PRESET_STEPS)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
+BUDGET_AIM = 0.95  # a budgeted run is planned to this share of its seconds; re-planning keeps it inside
 
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
@@ -41,7 +43,22 @@ def _knob(default: Any, help: str, **bounds: Any) -> Any:
 class StyleConfig:
     size: int = _knob(512, "output long side in pixels", min=16, max=2048, ui_max=1024, step=16)
     preset: Preset = _knob("balanced", "quality preset: how many steps and how they are spread", choices=PRESETS)
-    steps: int = _knob(0, "total optimisation steps over all scales (0: the preset's)", min=0, max=5000)
+    steps: int = _knob(
+        0,
+        "total optimisation steps over all scales (0: as many as the time budget buys, else the preset's)",
+        min=0,
+        max=5000,
+    )
+    seconds: float = _knob(
+        0.0,
+        "time budget in seconds: the steps are planned from this machine's measured speed to finish in about "
+        "this time (0: off, the preset's steps)",
+        min=0.0,
+        max=3600.0,
+        ui_max=120.0,
+        ui_default=30.0,
+        step=1.0,
+    )
     style_strength: float = _knob(1.0, "style/content balance; >1 more style", min=0.01, max=100.0, ui_max=10.0)
     tv_weight: float = _knob(1.0, "smoothness (total variation) weight, relative", min=0.0, max=100.0, ui_max=10.0)
     optimizer: Optimizer = _knob(
@@ -65,15 +82,43 @@ class StyleConfig:
             _validate(f, getattr(self, f.name))
         if len(set(self.style_layers)) != len(self.style_layers) or not self.style_layers:
             raise StyleTransferError("style_layers must be one or more distinct VGG19 conv layers")
-        if not self.content_layers:
-            raise StyleTransferError("content_layers must name at least one VGG19 conv layer")
+        if len(set(self.content_layers)) != len(self.content_layers) or not self.content_layers:
+            raise StyleTransferError("content_layers must be one or more distinct VGG19 conv layers")
+
+    @property
+    def budgeted(self) -> bool:
+        """Whether the step count comes from the time budget (``seconds``), not ``steps`` or the preset."""
+        return self.seconds > 0 and not self.steps
 
     @property
     def total_steps(self) -> int:
+        """The steps asked for; a budgeted run's come from its plan (``scales``)."""
         return self.steps or PRESET_STEPS[self.preset]
 
-    def scales(self, content_size: tuple[int, int]) -> Plan:
-        """The pyramid: a Scale (size, steps) per level, coarse to fine, aspect kept."""
+    def scales(
+        self,
+        content_size: tuple[int, int],
+        cost: CostModel | None = None,
+        setup_factor: float = 2.0,
+        single_scale: bool = False,
+        max_steps: int = 0,
+    ) -> Plan:
+        """The plan: a Scale (size, steps) per level, coarse to fine, aspect kept.
+
+        A budgeted run gets as many steps as ``cost`` (this machine's speed) says fit in
+        ``seconds``; ``setup_factor`` is the pixels each scale's set-up reads per pixel of
+        it (content and style images). ``single_scale``: the output size only (a run from
+        a start image, whose coarse work is done). ``max_steps`` caps a budget's steps (0: no cap).
+        """
+        cost = cost or fallback("float32")
+        if single_scale:
+            size = fit_long_side(content_size, self.size)
+            if self.budgeted:
+                return budget_plan(size, self.size, "single", self.seconds * BUDGET_AIM, cost, setup_factor, max_steps)
+            return [Scale(size, self.total_steps)]
+        if self.budgeted:
+            seconds = self.seconds * BUDGET_AIM
+            return budget_plan(content_size, self.size, self.preset, seconds, cost, setup_factor, max_steps)
         return pyramid(content_size, self.size, self.preset, self.total_steps)
 
     def replace(self, **changes: Any) -> StyleConfig:

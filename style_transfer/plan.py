@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
+
+from .costs import CostModel
 
 # Coarse-to-fine schedules: (fraction of the output long side, share of the steps).
 # Most steps go to the small scales, where a step costs 1/16 or 1/4 of a full-size one;
@@ -12,9 +15,12 @@ SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
     "fast": ((0.25, 0.60), (0.5, 0.32), (1.0, 0.08)),
     "balanced": ((0.25, 0.50), (0.5, 0.39), (1.0, 0.11)),
     "best": ((0.25, 0.35), (0.5, 0.35), (1.0, 0.30)),
+    "single": ((1.0, 1.0),),  # the output size only: a run from a start image, whose coarse work is done
 }
 PRESET_STEPS = {"fast": 36, "balanced": 72, "best": 300}
+BUDGET_MAX_STEPS = PRESET_STEPS["best"]  # a time budget never plans more steps than the best preset
 MIN_SCALE_SIDE = 32  # a coarser scale's short side; below it VGG's deep layers see a pixel or two
+MIN_FINAL_STEPS = 3  # a time budget that buys fewer steps at the output size runs fewer scales
 
 
 class Scale(NamedTuple):
@@ -33,18 +39,79 @@ def pyramid(content_size: tuple[int, int], long_side: int, preset: str, total_st
     Coarse scales whose short side is under MIN_SCALE_SIDE are dropped and their steps
     go to the next one, so tiny outputs run at a single scale.
     """
-    width, height = content_size
+    return _allocate_steps(scale_shares(content_size, long_side, preset), total_steps)
+
+
+def scale_shares(content_size: tuple[int, int], long_side: int, preset: str) -> list[tuple[tuple[int, int], float]]:
+    """The preset's scales for this content, (size, share of the steps), tiny ones merged into the next."""
     shares: list[tuple[tuple[int, int], float]] = []
     carried = 0.0
     schedule = SCHEDULES[preset]
     for index, (fraction, share) in enumerate(schedule):
-        size = fit_long_side((width, height), round(long_side * fraction))
+        size = fit_long_side(content_size, round(long_side * fraction))
         carried += share
         if min(size) < MIN_SCALE_SIDE and index < len(schedule) - 1:
             continue
         shares.append((size, carried))
         carried = 0.0
-    return _allocate_steps(shares, total_steps)
+    return shares
+
+
+def budget_plan(
+    content_size: tuple[int, int],
+    long_side: int,
+    preset: str,
+    seconds: float,
+    cost: CostModel,
+    setup_factor: float,
+    max_steps: int = 0,
+) -> Plan:
+    """The preset's scales with as many steps as ``seconds`` buys under ``cost``, spread by the preset's shares.
+
+    ``setup_factor`` is the pixels a scale's set-up reads per pixel of the scale (the content
+    plus the style images). When the time is too short for MIN_FINAL_STEPS at the output
+    size, the coarsest scales go first: a faster CPU buys more steps, a slower one fewer scales.
+    At most BUDGET_MAX_STEPS (and ``max_steps``, the operator's cap): a small picture converges
+    well before a generous budget runs out, and then finishes early.
+    """
+    shares = scale_shares(content_size, long_side, preset)
+    most = min(BUDGET_MAX_STEPS, max_steps or BUDGET_MAX_STEPS)
+    while True:
+        setups = sum(cost.setup(setup_factor * w * h) for (w, h), _ in shares)
+        per_step = sum(share * cost.step(w * h) for (w, h), share in shares) / sum(s for _, s in shares)
+        plan = _allocate_steps(shares, min(most, max(1, math.floor((seconds - setups) / per_step))))
+        if len(shares) == 1 or (len(plan) == len(shares) and plan[-1].steps >= MIN_FINAL_STEPS):
+            return plan
+        shares = shares[1:]
+
+
+def trim_to_time(
+    remaining: Plan, seconds: float, step_cost: Callable[[Scale], float], setup_cost: Callable[[Scale], float]
+) -> Plan:
+    """``remaining`` (its first scale already set up, with the steps it has left) cut to fit ``seconds``.
+
+    Every scale's steps shrink by one factor, at least one step stays at the output size and
+    scales left with no steps go. An empty plan means: no time for even that, finish now.
+    """
+
+    def need(plan: Plan) -> float:
+        setups = sum(setup_cost(scale) for scale in plan if scale.size != remaining[0].size)
+        return sum(scale.steps * step_cost(scale) for scale in plan) + setups
+
+    def shrunk(factor: float) -> Plan:
+        *coarse, final = remaining
+        kept = [Scale(s.size, math.floor(s.steps * factor)) for s in coarse]
+        return [s for s in kept if s.steps > 0] + [Scale(final.size, max(1, math.floor(final.steps * factor)))]
+
+    if need(remaining) <= seconds:
+        return remaining
+    if need(shrunk(0.0)) > seconds:
+        return []
+    low, high = 0.0, 1.0  # need(shrunk(f)) grows with f: bisect for the largest factor that fits
+    for _ in range(20):
+        middle = (low + high) / 2
+        low, high = (middle, high) if need(shrunk(middle)) <= seconds else (low, middle)
+    return shrunk(low)
 
 
 def _allocate_steps(shares: list[tuple[tuple[int, int], float]], total: int) -> Plan:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
 import tomllib
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,18 +20,50 @@ from .weights import WeightsInfo
 
 RECIPE_KEY = "style_transfer_recipe"
 RECIPE_VERSION = 1
+MAX_ANCESTORS = 8  # parents kept in a recipe (Continue / Refine chains)
+MAX_RECIPE_CHARS = 200_000  # a recipe is a few kB; refuse to parse anything far larger
 # Operator limits that older recipes carried in their config. Ignored: a recipe cannot raise them.
 OBSOLETE_CONFIG_KEYS = frozenset({"max_input_megapixels", "max_input_bytes"})
 
 
-def make_recipe(config: StyleConfig, weights: WeightsInfo) -> dict[str, Any]:
-    return {
+def make_recipe(
+    config: StyleConfig,
+    weights: WeightsInfo,
+    parent: dict[str, Any] | None = None,
+    plan: Sequence[tuple[tuple[int, int], int]] = (),
+) -> dict[str, Any]:
+    """What made a result: its settings, weights and versions; ``plan`` the sizes and steps it ran
+    (a budgeted run's depend on the machine); ``parent`` the recipe of the result it started from."""
+    recipe: dict[str, Any] = {
         "recipe_version": RECIPE_VERSION,
         "config": config.to_dict(),
         "seed": config.seed,
         "weights": {"id": weights.id, "untrained": weights.untrained, "description": weights.description},
         "versions": package_versions(),
     }
+    if plan:
+        recipe["plan"] = [[width, height, steps] for (width, height), steps in plan]
+    if parent is not None:
+        recipe["parent"] = _with_ancestors_cut(parent, MAX_ANCESTORS - 1)
+    return recipe
+
+
+def _with_ancestors_cut(recipe: dict[str, Any], keep: int) -> dict[str, Any]:
+    """``recipe`` with at most ``keep`` generations of parents, so a long refine chain stays small."""
+    parent = recipe.get("parent")
+    if not isinstance(parent, dict):
+        return recipe
+    if keep <= 0:
+        return {key: value for key, value in recipe.items() if key != "parent"} | {"parent_cut": True}
+    return recipe | {"parent": _with_ancestors_cut(parent, keep - 1)}
+
+
+def parent_recipe(source: Any) -> dict[str, Any] | None:
+    """The recipe a start image carries, or None (any image may be a start image)."""
+    try:
+        return read_recipe(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except StyleTransferError:
+        return None
 
 
 def package_versions() -> dict[str, str]:
@@ -69,8 +103,8 @@ def save_png(image: Image.Image, path: str | os.PathLike | BinaryIO, recipe: dic
     image.save(path, format="PNG", pnginfo=info)
 
 
-def read_recipe(source: str | os.PathLike | Image.Image) -> dict[str, Any]:
-    """The recipe stored in a PNG written by save_png."""
+def read_recipe(source: str | os.PathLike | BinaryIO | Image.Image) -> dict[str, Any]:
+    """The recipe stored in a PNG written by save_png; StyleTransferError for anything else."""
     try:
         if isinstance(source, Image.Image):
             text = source.info.get(RECIPE_KEY)
@@ -81,10 +115,12 @@ def read_recipe(source: str | os.PathLike | Image.Image) -> dict[str, Any]:
         raise StyleTransferError(f"could not open the recipe image: {error}") from None
     if not text:
         raise StyleTransferError("this image carries no style-transfer recipe (was it saved as PNG by this tool?)")
+    if not isinstance(text, str) or len(text) > MAX_RECIPE_CHARS:
+        raise StyleTransferError("the recipe in this image is too large to be one this tool wrote")
     try:
         recipe = json.loads(text)
-    except json.JSONDecodeError:
-        raise StyleTransferError("the recipe in this image is damaged (not JSON)") from None
+    except (ValueError, RecursionError):  # not JSON, nested too deep, or a number too long to convert
+        raise StyleTransferError("the recipe in this image is damaged (not the JSON this tool writes)") from None
     if not isinstance(recipe, dict) or not isinstance(recipe.get("config"), dict):
         raise StyleTransferError("the recipe in this image has no config")
     return recipe

@@ -22,7 +22,7 @@ from typing import Any
 from PIL import Image
 
 from .config import StyleConfig
-from .engine import Frame, stylize, warm_up
+from .engine import Frame, calibrate, stylize, warm_up
 from .estimate import RunEstimate, estimate_run
 from .image import ImageSource
 from .recipe import save_png
@@ -95,32 +95,58 @@ class Runner:
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
         self.weights = warm_up(settings)  # what network requests get (WeightsInfo)
+        self.cost = calibrate(settings)  # this machine's speed, for estimates, budgets and ETAs
+        log.info("cost model: %s", self.cost.describe())
         self.runs = RunMonitor()
+        # Held by a run's thread while it computes: however the server treats a cancelled job's slot,
+        # no more than `concurrency` runs compute at once.
+        self.compute_slots = threading.BoundedSemaphore(settings.concurrency)
 
-    def start(self, content: ImageSource, styles: Sequence[ImageSource], config: StyleConfig) -> Frames:
+    def start(
+        self,
+        content: ImageSource,
+        styles: Sequence[ImageSource],
+        config: StyleConfig,
+        stop: threading.Event | None = None,
+        init_image: ImageSource | None = None,
+    ) -> Frames:
         """The engine's generator for a request; the inputs are checked now (StyleTransferError)."""
-        return stylize(content, styles, config, settings=self.settings)
+        return stylize(
+            content, styles, config, settings=self.settings, cost=self.cost, stop=stop, init_image=init_image
+        )
 
-    def estimate(self, config: StyleConfig, content_size: tuple[int, int]) -> RunEstimate:
-        return estimate_run(config, content_size, self.settings.precision)
+    def estimate(
+        self, config: StyleConfig, content_size: tuple[int, int], style_sizes: Sequence[tuple[int, int]] = ()
+    ) -> RunEstimate:
+        return estimate_run(
+            config, content_size, style_sizes, self.settings.precision, self.cost, self.settings.max_steps
+        )
 
     async def run(
-        self, content: ImageSource, styles: Sequence[ImageSource], config: StyleConfig
+        self,
+        content: ImageSource,
+        styles: Sequence[ImageSource],
+        config: StyleConfig,
+        init_image: ImageSource | None = None,
     ) -> AsyncIterator[Update]:
         """An Update for each preview frame of one run; cancelling the caller stops the run."""
-        frames = await asyncio.to_thread(self.start, content, styles, config)  # reads the images: not on the loop
-        async for update in self.relay(frames):
+        stop = threading.Event()
+        # Reads the images: not on the event loop.
+        frames = await asyncio.to_thread(self.start, content, styles, config, stop, init_image)
+        async for update in self.relay(frames, stop):
             yield update
 
-    async def relay(self, frames: Frames) -> AsyncIterator[Update]:
+    async def relay(self, frames: Frames, stop: threading.Event | None = None) -> AsyncIterator[Update]:
         """Run ``frames`` on a thread of its own and yield its updates; errors are raised here.
 
         Why not iterate a plain generator: a server can close a sync generator only once its
         current ``next()`` returns, here at the next preview (a second or more). An async
         generator waiting on this queue is cancelled at once (Stop, a client's cancel, a
-        closed tab); its ``finally`` sets ``stop``, which the thread checks after every step.
+        closed tab); its ``finally`` sets ``stop``, which the engine checks after every step
+        and inside a scale's set-up, then waits for the thread to end, so a cancelled job
+        holds its slot until its computing has really stopped.
         """
-        relay = _Relay(frames, self.runs)
+        relay = _Relay(frames, self.runs, stop or threading.Event(), self.compute_slots)
         try:
             while True:
                 kind, item = await relay.outputs.get()
@@ -131,23 +157,32 @@ class Runner:
                 yield item
         finally:
             relay.stop.set()
+            await asyncio.shield(asyncio.to_thread(relay.thread.join))
             shutil.rmtree(relay.staging, ignore_errors=True)  # the caller has copied what it sent on
 
 
 class _Relay:
     """One engine run on a thread, sending ("frame", Update), then ("end", None) or ("error", exception)."""
 
-    def __init__(self, frames: Frames, runs: RunMonitor) -> None:
-        self.stop = threading.Event()
+    def __init__(
+        self, frames: Frames, runs: RunMonitor, stop: threading.Event, compute_slots: threading.BoundedSemaphore
+    ) -> None:
+        self.stop = stop
+        self._compute_slots = compute_slots
         # The final PNG is written here, outside the server's cache: a server copies what it sends
         # into its own cache (which ages it out), and this folder goes as soon as the run ends.
         self.staging = Path(tempfile.mkdtemp(prefix="stylized-"))
         self.outputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._runs = runs
-        threading.Thread(target=self._work, args=(frames,), name="stylize-run", daemon=True).start()
+        self.thread = threading.Thread(target=self._work, args=(frames,), name="stylize-run", daemon=True)
+        self.thread.start()
 
     def _work(self, frames: Frames) -> None:
+        with self._compute_slots:
+            self._compute(frames)
+
+    def _compute(self, frames: Frames) -> None:
         self._runs.start()
         outcome = "finished"
         try:

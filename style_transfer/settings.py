@@ -61,6 +61,44 @@ class OperatorSettings:
         cli=True,
     )
 
+    # Caps on what one request may cost; 0 turns a cap off (the CLI's default). The defaults fit a
+    # 2-vCPU, 16 GB Hugging Face Space.
+    max_size: int = _setting(
+        "STYLE_TRANSFER_MAX_SIZE",
+        1024,
+        "largest output long side a request may ask for, px (0: off)",
+        min=0,
+        max=2048,
+        cli=True,
+    )
+    max_steps: int = _setting(
+        "STYLE_TRANSFER_MAX_STEPS",
+        600,
+        "most optimisation steps a request may ask for (0: off)",
+        min=0,
+        max=5000,
+        cli=True,
+    )
+    max_seconds: float = _setting(
+        "STYLE_TRANSFER_MAX_SECONDS",
+        180.0,
+        "a run's wall-time limit, s: a longer run is re-planned to fit and ends with what it has (0: off)",
+        min=0.0,
+        max=86_400.0,
+        cli=True,
+    )
+    max_styles: int = _setting(
+        "STYLE_TRANSFER_MAX_STYLES", 4, "most style images one request may blend (0: off)", min=0, max=64, cli=True
+    )
+    max_memory: int = _setting(
+        "STYLE_TRANSFER_MAX_MEMORY",
+        6_000_000_000,
+        "largest estimated peak memory of a run, bytes, style images counted at their scaled size (0: off)",
+        min=0,
+        max=10**13,
+        cli=True,
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -82,6 +120,10 @@ class OperatorSettings:
 
     def replace(self, **changes: Any) -> OperatorSettings:
         return dataclasses.replace(self, **changes)
+
+    def without_caps(self) -> OperatorSettings:
+        """These settings with every per-request cap off (the CLI's default: its user pays the bill)."""
+        return self.replace(**{name: 0 for name in CAPS})
 
 
 def _parsed(f: dataclasses.Field, raw: str) -> Any:
@@ -122,3 +164,4 @@ def _expectation(f: dataclasses.Field) -> str:
 
 
 ENV_VARS = {f.name: f.metadata["env"] for f in dataclasses.fields(OperatorSettings)}  # field name -> variable
+CAPS = ("max_size", "max_steps", "max_seconds", "max_styles", "max_memory")

@@ -39,11 +39,15 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
 
 
 def untrained_runner(**settings: Any) -> Any:
-    """A Runner on untrained weights; ``settings`` override the other operator settings' defaults."""
+    """A Runner on untrained weights; ``settings`` override the other operator settings' defaults.
+
+    Its step cap is raised to StyleConfig's own maximum: these tests make runs of minutes on
+    purpose (with 64 px images) so that only a cancel ends them.
+    """
     from style_transfer.runner import Runner
     from style_transfer.settings import OperatorSettings
 
-    return Runner(OperatorSettings(weights="untrained", **settings))
+    return Runner(OperatorSettings(weights="untrained", **({"max_steps": 5000} | settings)))
 
 
 def free_port() -> int:

@@ -57,7 +57,8 @@ def test_controls_are_derived_from_style_config():
     for f in dataclasses.fields(StyleConfig):
         control = app._control(f.name)
         meta = f.metadata
-        expected = list(f.default) if isinstance(f.default, tuple) and "choices" in meta else f.default
+        default = meta.get("ui_default", f.default)  # the page's default: StyleConfig's unless it names its own
+        expected = list(default) if isinstance(default, tuple) and "choices" in meta else default
         if f.name != "style_blend":
             assert control.value == expected, f.name
         if "ui_max" in meta:
@@ -125,7 +126,7 @@ def test_cancel_stops_the_run_on_the_server_within_a_step(app_server, example_fi
     runs = app_server.runner.runs
     before = runs.finished
     # Previews about once a second, many steps apart: the cancel must not wait for the next one.
-    job = submit(app_server.client(), *example_files, size=64, steps=2000)
+    job = submit(app_server.client(), *example_files, size=64, steps=5000)
     wait_until(lambda: len(job.outputs()) >= 1, 120, "a streamed frame")
     assert runs.active == 1
     steps_at_cancel = runs.steps

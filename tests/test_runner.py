@@ -109,14 +109,15 @@ def test_cancelling_the_consumer_stops_the_run_after_the_step_in_flight(runner):
         threads = new_relay_threads(threads_before)
         assert len(threads) == 1 and runs.active == 1
         task.cancel()
+        # The thread is now inside step 2, waiting to be allowed. Allow many more: it must finish
+        # that one step, see the stop and end; the cancelled consumer returns only once it has.
+        engine.allow(50)
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert not threads[0].is_alive(), "the cancelled consumer returned while its run still computed"
         return threads
 
     threads = asyncio.run(scenario())
-    # The thread is now inside step 2, waiting to be allowed. Allow many more: it must finish
-    # that one step, see the stop and end.
-    engine.allow(50)
     join(threads)
     assert engine.closed.is_set(), "the engine's finally: did not run"
     assert engine.taken == 2, f"{engine.taken} steps taken: the run went on after the cancel"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from style_transfer import OperatorSettings, StyleTransferError
-from style_transfer.settings import ENV_VARS
+from style_transfer.settings import CAPS, ENV_VARS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {f.name: f for f in dataclasses.fields(OperatorSettings)}
@@ -24,6 +24,11 @@ GOOD = {
     "concurrency": ("2", 2),
     "max_input_megapixels": ("12.5", 12.5),
     "max_input_bytes": ("1000", 1000),
+    "max_size": ("768", 768),
+    "max_steps": ("0", 0),
+    "max_seconds": ("20", 20.0),
+    "max_styles": ("2", 2),
+    "max_memory": ("4000000000", 4_000_000_000),
 }
 BAD = {
     "precision": ["fp16", "Float32", "1"],
@@ -31,6 +36,9 @@ BAD = {
     "concurrency": ["two", "0"],
     "max_input_megapixels": ["171", "0", "nan", "inf", "big"],
     "max_input_bytes": ["0", "1e6", "30 MB"],
+    "max_size": ["4096", "-1", "1024px"],
+    "max_seconds": ["-5", "nan", "1 min"],
+    "max_memory": ["6GB", "-1"],
 }
 
 
@@ -39,6 +47,14 @@ def test_defaults_without_any_variable():
     defaults = OperatorSettings()
     assert (defaults.weights, defaults.precision, defaults.queue_size, defaults.concurrency) == ("auto", "auto", 16, 1)
     assert (defaults.max_input_megapixels, defaults.max_input_bytes) == (40.0, 30_000_000)
+    caps = (defaults.max_size, defaults.max_steps, defaults.max_seconds, defaults.max_styles, defaults.max_memory)
+    assert caps == (1024, 600, 180.0, 4, 6_000_000_000)  # fits a 2-vCPU, 16 GB Space
+
+
+def test_without_caps_turns_every_cap_off_and_nothing_else():
+    settings = OperatorSettings(queue_size=3).without_caps()
+    assert all(getattr(settings, name) == 0 for name in CAPS)
+    assert (settings.queue_size, settings.max_input_bytes) == (3, 30_000_000)
 
 
 def test_every_field_is_documented_and_tested_here():

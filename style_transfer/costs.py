@@ -1,0 +1,67 @@
+"""What a run costs on this machine: seconds per optimisation step and per scale set-up.
+
+A step costs a fixed overhead plus a time per pixel of the image being optimised; a
+scale's set-up (the forward passes that make its targets, and the first step's extra
+work on a new image shape) costs a fixed overhead plus a time per pixel of the images
+it reads. The numbers depend on the CPU and the compute precision, so they are measured:
+``engine.calibrate`` times a few real steps at warm-up and fits them here. The FALLBACK
+constants serve only until then (fitted on a 2-core EPYC with AVX512_BF16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CostModel:
+    dtype: str
+    step_seconds: float  # per step, whatever the size
+    step_seconds_per_pixel: float
+    setup_seconds: float  # per scale
+    setup_seconds_per_pixel: float  # per pixel of the images a scale's set-up reads
+    calibrated: bool = False
+
+    def step(self, pixels: float) -> float:
+        return self.step_seconds + self.step_seconds_per_pixel * pixels
+
+    def setup(self, pixels: float) -> float:
+        return self.setup_seconds + self.setup_seconds_per_pixel * pixels
+
+    def describe(self) -> str:
+        how = "measured on this machine" if self.calibrated else "not yet measured here (built-in constants)"
+        return (
+            f"{self.dtype}: a 512x384 step {self.step(512 * 384):.2f} s, a 256x192 step "
+            f"{self.step(256 * 192):.2f} s ({how})"
+        )
+
+
+# 2-core AMD EPYC with AVX512_BF16, quiet, 2026-11-25: bfloat16 steps 0.067 / 0.235 / 0.88 s at
+# 128x96 / 256x192 / 512x384, float32 about 1.8x slower.
+FALLBACK = {
+    "bfloat16": CostModel("bfloat16", 0.02, 4.4e-6, 0.05, 1.7e-6),
+    "float32": CostModel("float32", 0.02, 8.0e-6, 0.05, 2.5e-6),
+}
+
+
+def fallback(dtype: str) -> CostModel:
+    return FALLBACK.get(dtype, FALLBACK["float32"])
+
+
+def fit(dtype: str, steps: Sequence[tuple[int, float]], setups: Sequence[tuple[int, float]]) -> CostModel:
+    """A model from measured (pixels, seconds) pairs of steps and of scale set-ups (least squares, >= 0)."""
+    step_fixed, step_per_pixel = _line(steps)
+    setup_fixed, setup_per_pixel = _line(setups)
+    return CostModel(dtype, step_fixed, step_per_pixel, setup_fixed, setup_per_pixel, calibrated=True)
+
+
+def _line(samples: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    pixels = np.array([p for p, _ in samples], np.float64)
+    seconds = np.array([s for _, s in samples], np.float64)
+    slope, intercept = np.polyfit(pixels, seconds, 1)
+    if intercept < 0:  # a negative fixed cost is noise: go through the origin instead
+        return 0.0, float(np.dot(pixels, seconds) / np.dot(pixels, pixels))
+    return float(intercept), max(float(slope), 0.0)
