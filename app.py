@@ -146,7 +146,8 @@ def _style_paths(style: Any, more_styles: Any) -> list[str]:
 def _progress_text(frame: Frame) -> str:
     width, height = frame.size
     if frame.done:
-        return f"**Done** in {frame.elapsed:.1f} s: {frame.total} steps, {width}×{height} px."
+        done = f"**Done** in {frame.elapsed:.1f} s: {frame.total} steps, {width}×{height} px."
+        return f"{done} {frame.note}" if frame.note else done
     eta = "estimating time left…" if frame.eta is None else f"about {frame.eta:.0f} s left"
     return (
         f"**Step {frame.step}/{frame.total}** · scale {frame.scale}/{frame.scales} ({width}×{height} px) · "
