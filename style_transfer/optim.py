@@ -32,8 +32,15 @@ class LBFGS:
     best point evaluated so far, whose ``losses`` the step returns.
     """
 
-    def __init__(self, image: tf.Tensor, history: int = 10, learning_rate: float = 1.0):
-        self.trial = tf.clip_by_value(tf.convert_to_tensor(image), 0.0, 1.0)
+    def __init__(
+        self,
+        image: tf.Tensor,
+        history: int = 10,
+        learning_rate: float = 1.0,
+        bounds: tuple[float, float] | None = (0.0, 1.0),
+    ):
+        self.bounds = bounds  # pixels stay in [0, 1]; None for other parametrisations (benchmarks)
+        self.trial = self._bounded(tf.convert_to_tensor(image))
         self.history: deque[tuple[tf.Tensor, tf.Tensor, tf.Tensor]] = deque(maxlen=history)
         self.learning_rate = learning_rate
         # The best point so far: (image, losses, gradient); the search direction from it and its length.
@@ -52,8 +59,11 @@ class LBFGS:
         else:
             self._shrink(float(losses["total"]))
         assert self._best is not None and self._direction_from_best is not None
-        self.trial = tf.clip_by_value(self._best[0] + self._length * self._direction_from_best, 0.0, 1.0)
+        self.trial = self._bounded(self._best[0] + self._length * self._direction_from_best)
         return self._best[1]
+
+    def _bounded(self, x: tf.Tensor) -> tf.Tensor:
+        return x if self.bounds is None else tf.clip_by_value(x, *self.bounds)
 
     def _accept(self, losses: dict[str, tf.Tensor], gradient: tf.Tensor) -> None:
         if self._best is not None:

