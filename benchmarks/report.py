@@ -45,6 +45,13 @@ def missing_log(weights: str, size: int) -> str:
     return f"no tutorial log ({common.tutorial_log_path(weights, size).name} missing)"
 
 
+def no_value(weights: str, size: int, step: int) -> str:
+    """Why the tutorial's value after ``step`` steps is not known."""
+    if not common.tutorial_log(weights, size):
+        return missing_log(weights, size)
+    return f"{common.tutorial_log_path(weights, size).name} has no step {step}"
+
+
 # -- machine ------------------------------------------------------------------------------------
 
 
@@ -52,15 +59,16 @@ def machine_lines(results: dict[str, Data]) -> list[str]:
     records = sorted((r["machine"] for r in results.values()), key=lambda m: m["date"])
     if not records:
         return ["No results stored yet: run `python -m benchmarks.run`."]
-    m = records[-1]
+    m = next((r for r in reversed(records) if "flags" in r), records[-1])
     flags = ", ".join(f"{flag} {'yes' if on else 'no'}" for flag, on in m.get("flags", {}).items())
+    loads = [r["load_average"][0] for r in records]
     lines = [
         f"**Machine:** {m['cpu']}; CPU flags: {flags or 'not recorded'}; {m['cores']} cores; "
         f"{m['memory_gb']} GB; TensorFlow {m['tensorflow']}.",
         "",
-        f"Measured {records[0]['date']} to {m['date']}; each results file's date and load average are "
-        "under [Runs](#runs). Ratios divide by the tutorial measured in the same benchmark process "
-        "(the machines are shared and their load varies).",
+        f"Measured {records[0]['date']} to {records[-1]['date']}, load average (1 min) {min(loads):.2g} to "
+        f"{max(loads):.2g}; each results file's own are under [Runs](#runs). Ratios divide by the tutorial "
+        "measured in the same benchmark process (the machines are shared and their load varies).",
     ]
     cpus = sorted({r["cpu"] for r in records})
     if len(cpus) > 1:
@@ -91,7 +99,7 @@ def at_most(seconds: float | None, limit: float) -> Cell:
 
 def within(measured: float, aimed: float, tolerance: float, what: str = "") -> Cell:
     error = measured / aimed - 1
-    return f"{measured:.3g} s{what} ({error:+.0%})", abs(error) <= tolerance
+    return f"{measured:.3g} s ({error:+.0%}{what})", abs(error) <= tolerance
 
 
 def balanced_at(data: Data, size: int) -> Data | None:
@@ -102,7 +110,7 @@ def budget_quality(data: Data) -> Cell:
     run, size = data["budget_tutorial"], data["size"]
     reference = tutorial_value("imagenet", size, 500)
     if reference is None:
-        return f"{run['tutorial_objective']:.4g}; {missing_log('imagenet', size)}", None
+        return f"{run['tutorial_objective']:.4g}; {no_value('imagenet', size, 500)}", None
     ratio = run["tutorial_objective"] / reference
     return f"{run['tutorial_objective']:.4g} = {ratio:.2f}x ({run['wall_s']:.3g} s)", ratio <= 1
 
@@ -127,7 +135,7 @@ def on_balanced(cell: Callable[[Data, Data], Cell]) -> Callable[[Data], Cell]:
 
 def cli_budget_cell(data: Data) -> Cell:
     run = data["cli_budget"]
-    return within(run["elapsed_s"], run["budget_s"], 0.1, f" (process {run['process_s']:.3g} s)")
+    return within(run["elapsed_s"], run["budget_s"], 0.1, f"; process {run['process_s']:.3g} s")
 
 
 def target_rows(ref: Data) -> list[tuple[str, str, Callable[[Data], Cell]]]:
@@ -248,10 +256,8 @@ def check_lines(data: Data | None) -> list[str]:
 
 def reach_cell(run: Data, weights: str, step: int, step_s: float) -> Cell:
     value = tutorial_value(weights, run["size"], step)
-    if not common.tutorial_log(weights, run["size"]):
-        return missing_log(weights, run["size"]), None
     if value is None:
-        return f"the log has no step {step}", None
+        return no_value(weights, run["size"], step), None
     reached = next((t for t, v in run["curve"] if v <= value), None)
     if reached is None:
         final = run["curve"][-1][1]
@@ -265,8 +271,7 @@ def final_cell(run: Data, weights: str, step_s: float, guard: bool) -> Cell:
     final, log = run["curve"][-1][1], common.tutorial_log(weights, run["size"])
     value = tutorial_value(weights, run["size"], 500)
     if value is None:
-        why = missing_log(weights, run["size"]) if not log else "the log has no step 500"
-        return f"{final:.4g} ({run['wall_s']:.0f} s); {why}", None
+        return f"{final:.4g} ({run['wall_s']:.0f} s); {no_value(weights, run['size'], 500)}", None
     text = f"{final:.4g} = {final / value:.2f}x ({run['wall_s']:.0f} s)"
     equal = next((r["step"] for r in log if r["total"] <= final), None)
     if equal is not None:
@@ -350,7 +355,7 @@ def coarse_lines(data: Data | None) -> list[str]:
     refs = [
         f"{WEIGHTS_NAMES[k]} {v:.4g}"
         if (v := tutorial_value(k, size, 500))
-        else f"{WEIGHTS_NAMES[k]}: {missing_log(k, size)}"
+        else f"{WEIGHTS_NAMES[k]}: {no_value(k, size, 500)}"
         for k in kinds
     ]
     intro = f"Our L-BFGS on the reference's loss; the tutorial after 500 steps at {size} px: {'; '.join(refs)}."
@@ -393,7 +398,7 @@ def plot_params(data: Data) -> None:
         log = common.tutorial_log("imagenet", int(size))
         ax.plot([r["step"] * step_s for r in log], [r["total"] for r in log], "k", label="tutorial (Adam, its log)")
         for variant, curve in data["runs"][size].items():
-            ax.plot(*zip(*curve), label=variant)
+            ax.plot(*zip(*curve), marker=".", label=variant)
         ax.set(title=f"{size} px", xlabel="wall time, s", ylabel="tutorial objective", xscale="log", yscale="log")
         ax.legend(fontsize=8)
     fig.tight_layout()

@@ -35,11 +35,11 @@ class Job:
 
 JOBS = (
     Job("check_objective", quick=("--size", "128")),
-    Job("step_time", ("--sizes", "128", "256", "512", "1024"), ("--sizes", "128", "256", "--repeat", "1"), True),
-    Job("targets", quick=("--size", "256", "--budgets", "8", "8", "--estimate-sizes", "256"), per_path=True),
-    Job("memory", ("--sizes", "512", "1024", "2048"), ("--sizes", "256"), True),
+    Job("step_time", ("--sizes", "128", "256", "512", "1024"), ("--sizes", "128", "--repeat", "1"), True),
+    Job("targets", quick=("--size", "128", "--budgets", "5", "5", "--estimate-sizes", "128"), per_path=True),
+    Job("memory", ("--sizes", "512", "1024", "2048"), ("--sizes", "128"), True),
     Job("convergence", quick=("--sizes", "256", "--presets", "fast")),
-    Job("coarse_to_fine", quick=("--size", "256", "--steps", "10", "3", "6")),
+    Job("coarse_to_fine", quick=("--size", "128", "--steps", "5", "2", "3")),
     Job("param_study", quick=("--sizes", "128", "--steps", "8")),
     Job("quality", quick=("--presets", "fast", "--size", "128")),
     Job("optimizer_study", quick=None, by_default=False),
