@@ -1,9 +1,10 @@
-"""Peak resident memory of a run at 512/1024/2048 px, each in a fresh process.
+"""Peak resident memory of a run at 512/1024/2048 px, each in a fresh process, on this precision path.
 
     python -m benchmarks.memory [--sizes 512 1024 2048]
 
 A short run (a few steps per scale) reaches the same peak as a full one: the peak is
 the full-size step's activations, and the optimiser's memory does not grow with steps.
+Writes results/memory.<path>.json, with the pre-run estimate of each run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 
 from . import common
 
@@ -22,20 +22,13 @@ def child(size: int) -> None:
     from style_transfer.image import load_image
 
     config = StyleConfig(size=size, preset="balanced", steps=9)
-    content_size = load_image(str(common.content_image()), "content").size
-    estimate = estimate_run(config, content_size, common.operator_settings().precision)
-    run = common.timed_run(config, common.weights_file())
+    operator = common.settings(common.imagenet_weights())
+    sizes = [load_image(str(path)).size for path in (common.content_image(), common.style_image())]
+    estimate = estimate_run(config, sizes[0], sizes[1:], operator.precision)
+    run = common.timed_run(config, operator)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    print(
-        json.dumps(
-            {
-                "size": size,
-                "peak_rss_bytes": peak,
-                "estimate_bytes": estimate.peak_memory_bytes,
-                "wall_s": run["wall_s"],
-            }
-        )
-    )
+    row = {"size": size, "peak_rss_bytes": peak, "estimate_bytes": estimate.peak_memory_bytes, "wall_s": run["wall_s"]}
+    print(json.dumps(row))
 
 
 def main() -> None:
@@ -48,11 +41,10 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
-        command = [common.python(), "-m", "benchmarks.memory", "--child", str(size)]
-        out = subprocess.run(command, check=True, cwd=common.ROOT, capture_output=True, text=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        out = common.run_command([common.python(), "-m", "benchmarks.memory", "--child", str(size)])
+        rows.append(json.loads(out.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
-    common.save("memory", {"rows": rows})
+    common.save(common.per_path("memory"), {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Why the convergence and quality-guard targets are out of reach: optimisers on the tutorial objective.
 
-    python -m benchmarks.optimizer_study [--evals 200] [--skip-512]
+    python -m benchmarks.optimizer_study [--evals 200]
 
 Single scale at 256 px, the tutorial's own loss (``Tutorial.loss`` from the reference,
 float32, the seeded untrained weights), starting from the content image like the
@@ -8,6 +8,8 @@ tutorial. Every variant gets the same number of loss-and-gradient evaluations, s
 comparison is per evaluation: one evaluation costs one tutorial step. The tutorial's
 Adam curve comes from its stored 1000-step log. Writes results/optimizer_study.json and
 optimizer_study.png (objective vs evaluations), rendered into RESULTS.md by the report.
+``benchmarks.run`` does not re-run it (``--only optimizer_study`` does); coarse to fine at
+512 px, once part of this study, is benchmarks/coarse_to_fine.py.
 """
 
 from __future__ import annotations
@@ -157,28 +159,6 @@ def minimise(problem: Problem, start, steps: int):
     return optimizer.image
 
 
-def study_512(tutorial, model) -> dict[str, dict]:
-    """Coarse-to-fine on this objective: 50 L-BFGS steps at 256, then 15 at 512, by how the image goes up."""
-    import tensorflow as tf
-
-    from style_transfer.engine import _upscale
-
-    low, high = Problem(tutorial, model, 256), Problem(tutorial, model, 512)
-    coarse = minimise(low, low.content, 50)
-    bicubic = tf.image.resize(coarse, high.content.shape[1:3], method="bicubic")
-    starts = {
-        "single scale at 512, 30 steps": (high.content, 30),
-        "50 at 256, bicubic upscale, 15 at 512": (tf.clip_by_value(bicubic, 0.0, 1.0), 15),
-        "50 at 256, upscale + content detail (engine), 15 at 512": (_upscale(coarse, high.content.numpy()), 15),
-    }
-    results = {}
-    for name, (image, steps) in starts.items():
-        final = minimise(high, image, steps)
-        results[name] = {"start": high.value(image), "final": high.value(final), "steps_at_512": steps}
-        print(name, results[name], flush=True)
-    return results
-
-
 def plot(curves: dict[str, list], tutorial_log: list[dict]) -> None:
     import matplotlib
 
@@ -196,24 +176,20 @@ def plot(curves: dict[str, list], tutorial_log: list[dict]) -> None:
     ax.set(xscale="log", ylim=(3.3e5, 8e5))
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(common.RESULTS.parent / "optimizer_study.png", dpi=100)
+    fig.savefig(common.OUT / "optimizer_study.png", dpi=100)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--evals", type=int, default=200)
-    parser.add_argument("--skip-512", action="store_true")
     args = parser.parse_args()
     import style_transfer  # noqa: F401 (quiet TensorFlow import)
 
     tutorial = common.tutorial_module()
-    model = tutorial.Tutorial(common.weights_file())
-    log = common.tutorial_log(256)
-    result = {"evals": args.evals, "curves_256": study_256(tutorial, model, args.evals)}
-    if not args.skip_512:
-        result["coarse_to_fine_512"] = study_512(tutorial, model)
+    model = tutorial.Tutorial(common.untrained_weights())
+    result = {"evals": args.evals, "weights": "untrained", "curves_256": study_256(tutorial, model, args.evals)}
     common.save("optimizer_study", result)
-    plot(result["curves_256"], log)
+    plot(result["curves_256"], common.tutorial_log("untrained", 256))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """What the image is optimised as: pixels, a Laplacian pyramid, decorrelated colours; and L-BFGS warm starts.
 
-    python -m benchmarks.param_study [--sizes 256 512] [--seconds 60]
+    python -m benchmarks.param_study [--sizes 256 512] [--steps 80]
 
 Each variant minimises the tutorial's objective (float32, ImageNet weights) on tubingen x
-starry night, and records (seconds, objective value at the output size) after every step.
-The variants are wired in here, around the engine, not in it: only what wins belongs
-there (the study's verdict is in RESULTS.md):
+starry night, and records (seconds, objective value at the output size) after every step;
+the tutorial's step time on the same pair is measured too, for its curve (its stored
+ImageNet log). The report plots the curves (param_study.png) and tabulates the value each
+reaches after N seconds. The variants are wired in here, around the engine, not in it: only
+what wins belongs there:
 
 * ``pixels``: the engine's L-BFGS on the pixels, one scale (the baseline);
 * ``laplacian``: the image as a sum of upsampled levels (1, 1/2, ... 1/16 size), each level
@@ -19,7 +21,6 @@ there (the study's verdict is in RESULTS.md):
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any
 
@@ -134,7 +135,7 @@ def _frames(stylize: Any, content: str, style: str, config: Any, weights: str, s
     if single:
         plan.SCHEDULES["best"] = plan.SCHEDULES["single"]
     try:
-        yield from stylize(content, [style], config, weights=weights)
+        yield from stylize(content, [style], config, settings=common.settings(weights))
     finally:
         plan.SCHEDULES["best"] = saved
 
@@ -144,15 +145,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--steps", type=int, default=80, help="steps of each run (coarse-to-fine: over all scales)")
     args = parser.parse_args()
+    import style_transfer  # noqa: F401 (quiet TensorFlow import)
+
     weights = common.imagenet_weights()
-    result: dict[str, Any] = {"steps": args.steps, "runs": {}}
+    result: dict[str, Any] = {"steps": args.steps, "tutorial_pair_step_s": {}, "runs": {}}
     for size in args.sizes:
+        result["tutorial_pair_step_s"][str(size)] = common.tutorial_pair_step_time(size)
+        runs = result["runs"][str(size)] = {}
+        run_variant("pixels", size, 2, weights)  # trace and warm up at this size: no variant pays for it
         for variant in VARIANTS:
-            curve = run_variant(variant, size, args.steps, weights)
-            result["runs"][f"{variant} @ {size}"] = curve
-            print(size, variant, f"{curve[-1][0]:.1f} s", f"{curve[-1][1]:.4g}", flush=True)
+            runs[variant] = run_variant(variant, size, args.steps, weights)
+            print(size, variant, f"{runs[variant][-1][0]:.1f} s", f"{runs[variant][-1][1]:.4g}", flush=True)
     common.save("param_study", result)
-    print(json.dumps({k: v[-1] for k, v in result["runs"].items()}, indent=1))
 
 
 if __name__ == "__main__":

@@ -26,8 +26,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from . import common
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
+OUT = common.OUT / "out"
 EXAMPLES = common.ROOT / "examples"
 THUMB = 176  # px: the long side of each cell of a sheet
 
@@ -78,7 +77,8 @@ def render(pair: Pair, config, weights: str, tag: str) -> dict:
     from style_transfer import stylize
 
     start = time.perf_counter()
-    frame = deque(stylize(open_image(pair.content), [open_image(pair.style)], config, weights=weights), maxlen=1)[0]
+    frames = stylize(open_image(pair.content), [open_image(pair.style)], config, settings=common.settings(weights))
+    frame = deque(frames, maxlen=1)[0]
     folder = OUT / tag
     folder.mkdir(parents=True, exist_ok=True)
     assert frame.image is not None  # the last frame always carries the image
@@ -126,9 +126,9 @@ def presets_sheets(presets: list[Any], size: int, weights: str) -> None:
         labels = [f"{p.name}\n({p.kind})\n{r['seconds']:.1f} s" for p, r in zip(EVALUATION_SET, runs)]
         title = f"preset {preset}, {size} px, defaults, weights {Path(weights).name}"
         sheet = contact_sheet(rows, labels, ["photo", "style", "result"], title)
-        sheet.save(HERE / f"contact_{preset}.jpg", quality=80, optimize=True)
+        sheet.save(common.OUT / f"contact_{preset}.jpg", quality=80, optimize=True)
         results[preset] = [{k: v for k, v in r.items() if k != "image"} for r in runs]
-        print(f"wrote {HERE / f'contact_{preset}.jpg'}", flush=True)
+        print(f"wrote {common.OUT / f'contact_{preset}.jpg'}", flush=True)
     common.save("quality", {"size": size, "weights": Path(weights).name, "presets": results})
 
 
@@ -148,7 +148,7 @@ def sweep_sheet(field: str, values: list[str], size: int, preset: Any, kind: str
         print(pair.name, flush=True)
     header = ["photo"] + [f"{field}={value}" for value in values]
     sheet = contact_sheet(rows, [p.name for p in pairs], header, f"sweep {field}, {preset}, {size} px")
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"sweep_{field}_{preset}_{size}.jpg"
     sheet.save(path, quality=85)
     print(f"wrote {path}")

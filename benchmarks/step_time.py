@@ -1,6 +1,9 @@
 """One optimisation step (tutorial layers and loss, L-BFGS) vs the tutorial's step, same run.
 
-python -m benchmarks.step_time [--sizes 128 256 512 1024] [--repeat 3]
+    python -m benchmarks.step_time [--sizes 128 256 512 1024] [--repeat 3]
+
+Our step runs at this process's precision path (STYLE_TRANSFER_PRECISION; the tutorial is
+plain Keras, always float32); writes results/step_time.<path>.json.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ def engine_step_time(size: int, dtype: str, repeat: int) -> tuple[float, float]:
 
     rng = np.random.default_rng(0)
     content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
-    objective = CompiledObjective(common.weights_file(), StyleConfig(objective="tutorial"), dtype=dtype)
+    objective = CompiledObjective(common.imagenet_weights(), StyleConfig(objective="tutorial"), dtype=dtype)
     loss_and_gradient = objective.loss_and_gradient(objective.targets(content, [style], [1.0]))
     optimizer = LBFGS(tf.constant(content))
     times = []
@@ -41,14 +44,13 @@ def main() -> None:
     args = parser.parse_args()
     import style_transfer  # noqa: F401 (quiet TensorFlow import)
 
-    rows = []
+    dtype, rows = common.precision(), []
     for size in args.sizes:
         tutorial = common.tutorial_step_time(size, args.repeat)
-        for dtype in ("float32", "bfloat16"):
-            first, step = engine_step_time(size, dtype, args.repeat)
-            rows.append({"size": size, "dtype": dtype, "first_s": first, "step_s": step, "tutorial_s": tutorial})
-            print(f"{size} {dtype}: first {first:.2f} s, step {step:.3f} s, tutorial {tutorial:.3f} s", flush=True)
-    common.save("step_time", {"rows": rows})
+        first, step = engine_step_time(size, dtype, args.repeat)
+        rows.append({"size": size, "first_s": first, "step_s": step, "tutorial_s": tutorial})
+        print(f"{size} {dtype}: first {first:.2f} s, step {step:.3f} s, tutorial {tutorial:.3f} s", flush=True)
+    common.save(common.per_path("step_time"), {"dtype": dtype, "rows": rows})
 
 
 if __name__ == "__main__":
