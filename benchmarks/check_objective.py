@@ -24,7 +24,7 @@ def engine_losses(image, content, style, weights: str, dtype: str) -> dict[str, 
 
     objective = CompiledObjective(weights, StyleConfig(objective="tutorial"), dtype=dtype)
     targets = objective.targets(np.asarray(content), [np.asarray(style)], [1.0])
-    losses, _ = objective.loss_and_gradient(targets)(image)
+    losses, _ = objective.loss_and_gradient(targets, (int(image.shape[2]), int(image.shape[1])))(image)
     return {name: float(value) for name, value in losses.items()}
 
 

@@ -27,7 +27,9 @@ def engine_step_time(size: int, dtype: str, repeat: int) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
     objective = CompiledObjective(common.imagenet_weights(), StyleConfig(objective="tutorial"), dtype=dtype)
-    loss_and_gradient = objective.loss_and_gradient(objective.targets(content, [style], [1.0]))
+    loss_and_gradient = objective.loss_and_gradient(
+        objective.targets(content, [style], [1.0]), (int(content.shape[2]), int(content.shape[1]))
+    )
     optimizer = LBFGS(tf.constant(content))
     times = []
     for _ in range(repeat + 1):

@@ -22,7 +22,7 @@ from .costs import CostModel
 from .errors import StyleTransferError
 from .estimate import check_request, estimate_memory
 from .losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix
-from .model import feature_network, load_network, objective_dtype
+from .model import Features, feature_network, load_network, objective_dtype
 from .optim import LBFGS, Adam, LossAndGradient, make_optimizer
 from .plan import MIN_SCALE_SIDE, Plan, Scale, fit_long_side, trim_to_time
 from .recipe import make_recipe, parent_recipe
@@ -70,9 +70,11 @@ class CompiledObjective:
         self.style_layers, self.content_layers = self.spec.layers_for(config)
         self.style_weight = self.spec.style_weight * config.style_strength
         self.tv_weight = self.spec.tv_weight * config.tv_weight
-        self.dtype = dtype
-        self.compiled = _compiled_loss(weights_spec, self.style_layers, self.content_layers, self.spec, dtype)
-        self.features = feature_network(weights_spec, self.style_layers + self.content_layers, dtype)
+        self.dtype, self.weights_spec = dtype, weights_spec
+
+    def _features(self, size: tuple[int, int]) -> Features:
+        layers = self.style_layers + self.content_layers
+        return feature_network(self.weights_spec, layers, self.dtype, self.spec.split_at(size))
 
     def targets(
         self,
@@ -88,19 +90,23 @@ class CompiledObjective:
         """
         # Eager: one forward per image and scale, not worth a trace per new shape.
         _check(stop)
-        content_features = self.features(tf.constant(content))
+        network = self._features(content.shape[2:0:-1])  # the scale's (width, height) decides, as in the step
+        content_features = network(tf.constant(content))
         content_targets = [content_features[name] for name in self.content_layers]
         style_targets = [tf.zeros(()) for _ in self.style_layers]
         for style, weight in zip(styles, blend):
             _check(stop)
-            features = self.features(tf.constant(style))
+            features = network(tf.constant(style))
             grams = [gram_matrix(features[name]) for name in self.style_layers]
             style_targets = [t + weight * gram for t, gram in zip(style_targets, grams)]
         return style_targets, content_targets
 
-    def loss_and_gradient(self, targets: Targets) -> LossAndGradient:
+    def loss_and_gradient(self, targets: Targets, size: tuple[int, int]) -> LossAndGradient:
+        """The compiled loss-and-gradient for images of ``size`` (w, h) against ``targets``."""
+        layers = (self.weights_spec, self.style_layers, self.content_layers, self.spec, self.dtype)
+        compiled = _compiled_loss(*layers, self.spec.split_at(size))
         style_weight, tv_weight = tf.constant(self.style_weight), tf.constant(self.tv_weight)
-        return lambda image: self.compiled(image, targets[0], targets[1], style_weight, tv_weight)
+        return lambda image: compiled(image, targets[0], targets[1], style_weight, tv_weight)
 
 
 def _check(stop: threading.Event | None) -> None:
@@ -110,9 +116,14 @@ def _check(stop: threading.Event | None) -> None:
 
 @functools.lru_cache(maxsize=16)
 def _compiled_loss(
-    weights_spec: str, style_layers: tuple[str, ...], content_layers: tuple[str, ...], spec: ObjectiveSpec, dtype: str
+    weights_spec: str,
+    style_layers: tuple[str, ...],
+    content_layers: tuple[str, ...],
+    spec: ObjectiveSpec,
+    dtype: str,
+    split_at: str | None,
 ):
-    """One traced graph function per network, objective, layers and precision, shared by every run.
+    """One traced graph function per network, objective, layers, precision and resolution split.
 
     Targets and weights are arguments, not captured constants, and image sizes are left
     open in the signature, so one trace serves every scale and every request. On a CPU
@@ -120,7 +131,7 @@ def _compiled_loss(
     2.7 s a step at 512 px, float32) and a new shape costs ~0.4 s to trace instead of
     2-6 s to compile, and XLA's CPU bfloat16 convolutions are not native (2.8 s vs 1.2 s).
     """
-    features = feature_network(weights_spec, style_layers + content_layers, dtype)
+    features = feature_network(weights_spec, style_layers + content_layers, dtype, split_at)
     channels = {name: int(kernel.shape[-1]) for name, kernel, _ in features.convs}
     signature = [
         tf.TensorSpec((1, None, None, 3), tf.float32),
@@ -247,8 +258,12 @@ def stylize(
     check_request(config, len(styles), settings)
     weights_spec = weights or settings.weights
     dtype = objective_dtype(config.objective, settings.precision)
-    cost = cost if cost is not None and cost.dtype == dtype else costs.fallback(dtype)
     inputs = prepare_inputs(content, styles, config, settings, init_image)
+    if cost is None or cost.dtype != dtype:
+        # A time budget is planned from this machine's measured speed (once per process, ~2-4 s);
+        # otherwise the built-in constants serve the ETA and the deadline until the run measures itself.
+        cost = calibrate(settings.replace(weights=weights_spec), config.objective) if config.budgeted else None
+        cost = cost or costs.fallback(dtype)
     plan = _plan(config, inputs, cost, settings.max_steps)
     check_output_size(plan)
     style_sizes = scaled_style_sizes([s.size for s in inputs.styles], plan[-1].size, config.style_scale)
@@ -369,7 +384,7 @@ def _set_up_scale(
     else:
         start = _initial_image(config, content)
     optimizer = make_optimizer(config.optimizer, start, config.learning_rate, objective.spec.adam_epsilon)
-    return optimizer, objective.loss_and_gradient(targets)
+    return optimizer, objective.loss_and_gradient(targets, scale.size)
 
 
 def _style_size(style: tuple[int, int], size: tuple[int, int], style_scale: float) -> tuple[int, int]:
@@ -514,34 +529,38 @@ def warm_up(settings: OperatorSettings) -> WeightsInfo:
     info = load_network(settings.weights)
     config = StyleConfig()
     objective = CompiledObjective(settings.weights, config, objective_dtype(config.objective, settings.precision))
-    image = np.full((1, 32, 32, 3), 0.5, np.float32)
-    objective.loss_and_gradient(objective.targets(image, [image], [1.0]))(tf.constant(image))
+    for side in (32, 128):  # below and at HALF_RESOLUTION_MIN_SIDE: the two graphs a run may use
+        image = np.full((1, side, side, 3), 0.5, np.float32)
+        objective.loss_and_gradient(objective.targets(image, [image], [1.0]), (side, side))(tf.constant(image))
     return info
 
 
-CALIBRATION_SIZES = ((128, 96), (256, 192), (384, 288))  # a few seconds in all, float32 on 2 cores
+# A few seconds in all (float32, 2 cores); short sides of at least HALF_RESOLUTION_MIN_SIDE, like the
+# scales where nearly all of a run's time goes.
+CALIBRATION_SIZES = ((192, 128), (256, 192), (384, 288))
 
 
-def calibrate(settings: OperatorSettings) -> CostModel:
-    """This machine's cost model for the default objective, from real optimiser steps at a few sizes.
+def calibrate(settings: OperatorSettings, objective: str | None = None) -> CostModel:
+    """This machine's cost model for an objective (default: the default one), from real optimiser steps.
 
-    At each size: the targets' forward passes and the first step (one-off work on a new
-    shape) are the scale set-up, the median of the next steps a step. About 2 s where
-    bfloat16 is native, 4 s in float32 on 2 cores; done once per process and precision.
+    At each of CALIBRATION_SIZES: the targets' forward passes and the first step (one-off
+    work on a new shape) are the scale set-up, the median of the next steps a step. About
+    2 s where bfloat16 is native, 4 s in float32 on 2 cores; done once per process.
     """
-    return _calibrated(settings.weights, objective_dtype(StyleConfig().objective, settings.precision))
+    config = StyleConfig() if objective is None else StyleConfig(objective=objective)
+    return _calibrated(settings.weights, config.objective, objective_dtype(config.objective, settings.precision))
 
 
 @functools.lru_cache(maxsize=4)
-def _calibrated(weights_spec: str, dtype: str, repeats: int = 2) -> CostModel:
-    config = StyleConfig()
+def _calibrated(weights_spec: str, objective_name: str, dtype: str, repeats: int = 2) -> CostModel:
+    config = StyleConfig(objective=objective_name)
     objective = CompiledObjective(weights_spec, config, dtype)
     rng = np.random.default_rng(0)
     steps, setups = [], []
     for width, height in CALIBRATION_SIZES:
         image = rng.uniform(0.0, 1.0, (1, height, width, 3)).astype(np.float32)
         start = time.perf_counter()
-        loss_and_gradient = objective.loss_and_gradient(objective.targets(image, [image], [1.0]))
+        loss_and_gradient = objective.loss_and_gradient(objective.targets(image, [image], [1.0]), (width, height))
         optimizer = make_optimizer("lbfgs", tf.constant(image), config.learning_rate, objective.spec.adam_epsilon)
         times = []
         for _ in range(repeats + 1):

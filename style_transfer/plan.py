@@ -8,17 +8,18 @@ from typing import NamedTuple
 
 from .costs import CostModel
 
-# Coarse-to-fine schedules: (fraction of the output long side, share of the steps).
-# Most steps go to the small scales, where a step costs 1/16 or 1/4 of a full-size one;
-# the full-size scale only adds the fine texture to an already stylised image.
+# Coarse-to-fine schedules: (fraction of the output long side, share of the steps). Half size,
+# then full size: a half-size step costs about a quarter of a full one. Chosen on ImageNet weights
+# (benchmarks/RESULTS.md): a quarter-size scale, kept from the untrained-weights tuning, rewrote faces
+# (VGG sees a face there as a few pixels) and its work barely carried over to the finer scales.
 SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
-    "fast": ((0.25, 0.60), (0.5, 0.32), (1.0, 0.08)),
-    "balanced": ((0.25, 0.50), (0.5, 0.39), (1.0, 0.11)),
-    "best": ((0.25, 0.35), (0.5, 0.35), (1.0, 0.30)),
+    "fast": ((0.5, 0.75), (1.0, 0.25)),
+    "balanced": ((0.5, 0.75), (1.0, 0.25)),
+    "best": ((0.5, 0.5), (1.0, 0.5)),
     "single": ((1.0, 1.0),),  # the output size only: a run from a start image, whose coarse work is done
 }
-PRESET_STEPS = {"fast": 36, "balanced": 72, "best": 300}
-BUDGET_MAX_STEPS = PRESET_STEPS["best"]  # a time budget never plans more steps than the best preset
+PRESET_STEPS = {"fast": 16, "balanced": 32, "best": 120}
+BUDGET_MAX_STEPS = 300  # a time budget never plans more: a small picture then finishes early
 MIN_SCALE_SIDE = 32  # a coarser scale's short side; below it VGG's deep layers see a pixel or two
 MIN_FINAL_STEPS = 3  # a time budget that buys fewer steps at the output size runs fewer scales
 
