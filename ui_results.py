@@ -76,7 +76,7 @@ class Pair:
 def load_pairs(path: Path) -> list[Pair]:
     """The example pairs of a pairs.json; file names are relative to its folder, ``result`` is optional."""
     folder = path.parent
-    return [
+    pairs = [
         Pair(
             entry["title"],
             str(folder / entry["content"]),
@@ -85,3 +85,8 @@ def load_pairs(path: Path) -> list[Pair]:
         )
         for entry in json.loads(path.read_text())
     ]
+    for pair in pairs:
+        for name in (pair.content, pair.style, pair.result):
+            if name is not None and not Path(name).is_file():
+                raise FileNotFoundError(f"{path.name} names {Path(name).name}, which is not in {folder}")
+    return pairs

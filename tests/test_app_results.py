@@ -203,3 +203,11 @@ def test_picking_a_pair_with_a_result_shows_it_at_once_labelled_as_made_earlier(
     *filled, live, compare, history, follow_up = app.pick_pair(1)
     assert Path(filled[0]).name == "content_astronaut.jpg"
     assert all(update == gr.skip() for update in (live, compare, history, follow_up)), "no result: fill only"
+
+
+def test_a_pairs_file_naming_a_missing_result_says_which(pairs_with_results):
+    pairs = json.loads(app.PAIRS_FILE.read_text())
+    pairs[1]["result"] = "result_astronaut.jpg"
+    app.PAIRS_FILE.write_text(json.dumps(pairs))
+    with pytest.raises(FileNotFoundError, match="names result_astronaut.jpg, which is not in"):
+        ui_results.load_pairs(app.PAIRS_FILE)
