@@ -183,7 +183,9 @@ async def _stream(
         yield (*_outputs(update), last_run)
 
 
-def _keep_run(keeper: gr.components.Component, update: Update, content: str, styles: list[str], config: StyleConfig):
+def _keep_run(
+    keeper: gr.components.Component, update: Update, content: str, styles: list[str], config: StyleConfig
+) -> LastRun:
     """The finished run with its PNG and kept frames copied into the server's cache (which ages them out)."""
 
     def cached(path: str) -> str:
