@@ -9,9 +9,9 @@ link); the operator's settings (weights, queue, limits) come from the environmen
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import inspect
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -26,8 +26,10 @@ from style_transfer.image import upright_size
 from style_transfer.runner import CHART_COLUMNS, Runner, Update
 from style_transfer.settings import OperatorSettings
 from style_transfer.weights import UNTRAINED_WARNING
+from ui_results import EARLIER_RESULT, LastRun, frame_caption, frame_file_name, frame_png, load_pairs, refine_size
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+PAIRS_FILE = EXAMPLES_DIR / "pairs.json"  # the example pairs (title, content, style and an optional result)
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
 
@@ -45,6 +47,8 @@ API_PARAMETERS = API_PARAMETERS[: API_PARAMETERS.index("style_blend")] + (
     EXTRA_STYLES,
     *API_PARAMETERS[API_PARAMETERS.index("style_blend") :],
 )
+# /stylize takes one more, last so that positional clients keep working: a start image (Continue / Refine).
+STYLIZE_PARAMETERS = (*API_PARAMETERS, "init_image")
 LABELS = {
     "size": "Output size (long side, px)",
     "seconds": "Time budget (s; 0: the preset's steps)",
@@ -75,6 +79,13 @@ CSS = """
 .block.banner-untrained { border: 1px solid #d97706; background: #fffbeb; border-radius: 8px; padding: 2px 14px; }
 .banner-untrained * { color: #78350f !important; }
 #estimate, #progress { min-height: 2.2em; }
+#pairs thead { display: none; }  /* the example pairs as cards: photo, style (and result) side by side, title below */
+#pairs tbody { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 10px; }
+#pairs tr.tr-body { display: flex; flex-wrap: wrap; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+#pairs td { flex: 1 1 0; padding: 4px; border: none; }
+#pairs td.markdown { flex-basis: 100%; text-align: center; padding-top: 0; }
+#pairs td .container { width: 100%; height: auto; aspect-ratio: 4 / 3; }
+#pairs td img { width: 100%; height: 100%; object-fit: cover; border-radius: 4px; }
 #presets .thumbnail-item { cursor: pointer; }
 #result img { width: 100%; height: 100%; object-fit: contain; }  /* early, small frames fill the box */
 footer { visibility: hidden; }
@@ -156,34 +167,134 @@ def _progress_text(frame: Frame) -> str:
 
 
 def _outputs(update: Update) -> tuple[Any, ...]:
-    """What the browser gets for a preview frame: image, progress text, loss chart, download."""
+    """What the browser gets for a preview frame: image, progress text, loss chart, download, timelapse."""
     chart = pd.DataFrame(update.chart, columns=list(CHART_COLUMNS))
-    return update.image, _progress_text(update.frame), chart, update.png
+    return update.image, _progress_text(update.frame), chart, update.png, update.timelapse
 
 
-def _stylize_event(runner: Runner) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+async def _stream(
+    runner: Runner, keeper: gr.components.Component, content: str, styles: list[str], config: StyleConfig, init: Any
+) -> AsyncIterator[tuple[Any, ...]]:
+    """A run's outputs, then (on the last frame) the run kept for the session: None until then."""
+    async for update in runner.run(content, styles, config, init_image=init):
+        last_run = None
+        if update.png is not None:  # the last frame: its files go when the run ends, so keep copies now
+            last_run = await asyncio.to_thread(_keep_run, keeper, update, content, styles, config)
+        yield (*_outputs(update), last_run)
+
+
+def _keep_run(
+    keeper: gr.components.Component, update: Update, content: str, styles: list[str], config: StyleConfig
+) -> LastRun:
+    """The finished run with its PNG and kept frames copied into the server's cache (which ages them out)."""
+
+    def cached(path: str) -> str:
+        return str(keeper.move_resource_to_block_cache(path))
+
+    assert update.png is not None and update.frame.recipe is not None
+    frames = tuple(frame.moved(cached(frame.path)) for frame in update.frames)
+    return LastRun(content, tuple(styles), cached(update.png), config.size, update.frame.recipe, frames)
+
+
+def _stylize_event(runner: Runner, keeper: gr.components.Component) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
     """The /stylize function: named parameters (for the API page and clients), a generator (for streaming)."""
 
     empty = inspect.Parameter.empty
 
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        named = dict(zip(API_PARAMETERS, values))
+        named = dict(zip(STYLIZE_PARAMETERS, values))
         try:
             config = request_config(named)
             content = _file_path(named.get("content"), "content photo")
             styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES))
-            async for update in runner.run(content, styles, config):
-                yield _outputs(update)
+            init = _file_path(named["init_image"], "start image") if named.get("init_image") else None
+            async for outputs in _stream(runner, keeper, content, styles, config, init):
+                yield outputs
         except StyleTransferError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
     # content and style are required; every other parameter is optional (None: the control's default).
     parameters = [
         inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None if index >= 2 else empty)
-        for index, name in enumerate(API_PARAMETERS)
+        for index, name in enumerate(STYLIZE_PARAMETERS)
     ]
     stylize_event.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return stylize_event
+
+
+def _resume_event(runner: Runner, keeper: gr.components.Component, refine: bool) -> Callable[..., Any]:
+    """Continue (more steps at the same size) or Refine (twice the size) from the session's last result.
+
+    The last run's images, the page's other settings (so its time budget or steps); streams like Run.
+    """
+
+    async def resume_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
+        *settings, last_run = values
+        try:
+            if not isinstance(last_run, LastRun):
+                raise StyleTransferError("run once first: Continue and Refine start from the last result")
+            size = refine_size(last_run.size, runner.settings.max_size) if refine else last_run.size
+            config = request_config(dict(zip(API_PARAMETERS, settings))).replace(size=size)
+            async for outputs in _stream(runner, keeper, last_run.content, list(last_run.styles), config, last_run.png):
+                yield outputs
+        except StyleTransferError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+
+    return resume_event
+
+
+# ---------------------------------------------------------------- the result area
+
+
+def show_live() -> tuple[Any, ...]:
+    """Before a run: the live image in the result area; the history and the follow-up buttons go."""
+    return gr.update(visible=True), gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)
+
+
+def show_frame(last_run: LastRun | None, position: float | None) -> tuple[Any, ...]:
+    """A kept frame of the last run (the history slider): before/after, its caption and its PNG (recipe + step)."""
+    if not isinstance(last_run, LastRun):
+        return gr.skip(), gr.skip(), gr.skip()
+    frame = last_run.frame(position)
+    png = gr.processing_utils.save_bytes_to_cache(
+        frame_png(last_run, frame), frame_file_name(frame), gr.utils.get_upload_folder()
+    )
+    return (last_run.content, frame.path), frame_caption(last_run, frame), png
+
+
+def show_result(last_run: LastRun | None, max_size: int) -> tuple[Any, ...]:
+    """After a run: before/after (photo | result) in place of the live image, the history at its last frame,
+    Continue and Refine (with the size it would make)."""
+    if not isinstance(last_run, LastRun):
+        return (gr.skip(),) * 9
+    count = len(last_run.frames)
+    compare, caption, png = show_frame(last_run, count)
+    try:
+        refine = gr.update(value=f"Refine at 2× ({refine_size(last_run.size, max_size)} px)", interactive=True)
+    except StyleTransferError:
+        refine = gr.update(value=f"Refine: {last_run.size} px is this server's largest", interactive=False)
+    slider = gr.update(minimum=1, maximum=max(count, 2), value=count, step=1, interactive=count > 1)
+    return (
+        gr.update(visible="hidden"),  # the live image stays in the page (hidden), showing the result
+        gr.update(value=compare, visible=True, label="Before / after: drag the handle"),
+        gr.update(visible=True),
+        gr.update(visible=True),
+        slider,
+        caption,
+        png,
+        gr.update(value=f"Continue ({last_run.size} px, more steps)"),
+        refine,
+    )
+
+
+def pick_pair(index: int) -> tuple[Any, ...]:
+    """An example: fill the photo and the style; if it has a result made earlier, show it at once."""
+    pair = load_pairs(PAIRS_FILE)[index]
+    if pair.result is None:
+        return pair.content, pair.style, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    compare = gr.update(value=(pair.content, pair.result), visible=True, label=EARLIER_RESULT)
+    hidden = gr.update(visible=False)
+    return pair.content, pair.style, gr.update(visible="hidden"), compare, hidden, hidden
 
 
 # ---------------------------------------------------------------- UI helpers
@@ -220,12 +331,6 @@ def settings_from_recipe(recipe_file: Any) -> list[Any]:
     ]
 
 
-def _pairs() -> tuple[list[list[str]], list[str]]:
-    pairs = json.loads((EXAMPLES_DIR / "pairs.json").read_text())
-    examples = [[str(EXAMPLES_DIR / p["content"]), str(EXAMPLES_DIR / p["style"])] for p in pairs]
-    return examples, [p["title"] for p in pairs]
-
-
 def _style_presets() -> list[tuple[str, str]]:
     return [(str(p), p.stem.removeprefix("style_").replace("_", " ")) for p in sorted(EXAMPLES_DIR.glob("style_*.jpg"))]
 
@@ -259,7 +364,10 @@ def _layout(runner: Runner) -> None:
             with gr.Row():
                 run = gr.Button("Run", variant="primary", size="lg", scale=3, elem_id="run")
                 stop = gr.Button("Stop", variant="stop", size="lg", scale=1, elem_id="stop")
+            outputs |= _follow_up_buttons()
     _examples(inputs)
+    # /stylize's last parameter: a start image for API clients (the page's Continue and Refine pass theirs).
+    inputs["init_image"] = gr.Image(label="Start image", type="filepath", visible=False)
     _wire(runner, inputs, outputs, run, stop)
 
 
@@ -289,8 +397,9 @@ def _inputs_panel(inputs: dict[str, gr.components.Component]) -> None:
         inputs["recipe"] = gr.File(label="A PNG made by this app (its settings are in the file)", file_types=[".png"])
 
 
-def _outputs_panel() -> dict[str, gr.components.Component]:
-    return {
+def _outputs_panel() -> dict[str, Any]:
+    """The result area (live image, or before/after when done), progress, history, downloads, estimate, chart."""
+    outputs: dict[str, Any] = {
         "image": gr.Image(
             label="Result",
             format="png",
@@ -299,7 +408,27 @@ def _outputs_panel() -> dict[str, gr.components.Component]:
             buttons=["download", "fullscreen"],
             elem_id="result",
         ),
+        # In place of the live image once a run is done (or an example with an earlier result is picked).
+        "compare": gr.ImageSlider(
+            label="Before / after",
+            type="filepath",
+            format="png",
+            interactive=False,
+            height=420,
+            max_height=420,
+            buttons=["fullscreen"],
+            visible=False,
+            elem_id="compare",
+        ),
         "progress": gr.Markdown("Press **Run** to start.", elem_id="progress"),
+    }
+    outputs |= _history_panel()
+    with gr.Row():
+        outputs["download"] = gr.DownloadButton("Download PNG (settings included)", variant="secondary")
+        outputs["timelapse"] = gr.DownloadButton(
+            "Download timelapse (animated WebP)", variant="secondary", elem_id="download-timelapse"
+        )
+    return outputs | {
         "estimate": gr.Markdown(NO_ESTIMATE, elem_id="estimate"),
         "chart": gr.LinePlot(
             x="step",
@@ -313,36 +442,58 @@ def _outputs_panel() -> dict[str, gr.components.Component]:
             x_title="step",
             y_title="log10 loss",
         ),
-        "download": gr.DownloadButton("Download PNG (settings included)", variant="secondary"),
+        # The session's last finished run (its kept frames are files in Gradio's cache, aged out with it).
+        "last_run": gr.State(None, time_to_live=DELETE_CACHE[1]),
     }
 
 
+def _history_panel() -> dict[str, Any]:
+    """After a run: a slider over its kept frames (no recomputing), the frame's step and loss, its PNG."""
+    with gr.Group(visible=False, elem_id="history") as group:
+        scrubber = gr.Slider(
+            1, 2, value=1, step=1, label="History: step through the kept frames (no recomputing)", elem_id="scrubber"
+        )
+        with gr.Row(equal_height=True):
+            caption = gr.Markdown(elem_id="frame-info")
+            frame_png = gr.DownloadButton(
+                "Download this frame (PNG, settings + step)", size="sm", variant="secondary", elem_id="download-frame"
+            )
+    return {"history": group, "scrubber": scrubber, "frame_info": caption, "frame_png": frame_png}
+
+
+def _follow_up_buttons() -> dict[str, Any]:
+    with gr.Row(visible=False, elem_id="follow-up") as row:
+        resume = gr.Button("Continue (more steps)", elem_id="continue")
+        refine = gr.Button("Refine at 2×", elem_id="refine")
+    return {"follow_up": row, "continue": resume, "refine": refine}
+
+
 def _examples(inputs: dict[str, gr.components.Component]) -> None:
-    examples, titles = _pairs()
-    gr.Examples(
-        examples,
-        inputs=[inputs["content"], inputs["style"]],
-        example_labels=titles,
-        label="Examples: click one to fill the photo and the style",
-        cache_examples=False,  # only fill the inputs: a cached run would not stream (Spaces caches by default)
-        examples_per_page=len(examples),
+    """The example pairs as pictures (photo, style and, where pairs.json names one, the result made earlier).
+
+    A gr.Dataset, not gr.Examples: a click runs pick_pair, which fills the inputs and shows the earlier
+    result; nothing is run or cached (Spaces turns example caching on by default).
+    """
+    pairs = load_pairs(PAIRS_FILE)
+    results = any(pair.result for pair in pairs)
+    inputs["pairs"] = gr.Dataset(
+        components=["image", "image", *(["image"] if results else []), "markdown"],
+        headers=["Photo", "Style", *(["Result (made earlier, ImageNet weights)"] if results else []), ""],
+        samples=[[p.content, p.style, *([p.result] if results else []), p.title] for p in pairs],
+        type="index",
+        samples_per_page=len(pairs),
+        label="Examples (photo · style · the result made earlier with ImageNet weights): click one to fill the "
+        "photo and the style"
+        if results
+        else "Examples: click one to fill the photo and the style",
+        elem_id="pairs",
     )
 
 
 def _wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
     api_inputs = [inputs[name] for name in API_PARAMETERS]
-    run_event = run.click(
-        _stylize_event(runner),
-        inputs=api_inputs,
-        outputs=[outputs["image"], outputs["progress"], outputs["chart"], outputs["download"]],
-        api_name="stylize",
-        api_description="Stylise `content` in the manner of `style`; yields a frame about once a second, "
-        "the last one a PNG with the settings (recipe) in its metadata.",
-        preprocess=False,  # the engine opens the uploads itself, so a bad file gets its message, not Gradio's
-        show_progress="minimal",
-        concurrency_id="stylize",
-    )
-    stop.click(None, cancels=[run_event], api_visibility="private")
+    runs = _wire_runs(runner, inputs, outputs, run)
+    stop.click(None, cancels=runs, api_visibility="private")
     gr.on(
         [control.change for control in api_inputs],
         lambda *values: estimate_text(runner, *values),
@@ -364,6 +515,64 @@ def _wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.
         outputs=[inputs[name] for name in MAIN_FIELDS + ADVANCED_FIELDS],
         preprocess=False,
         api_visibility="private",
+    )
+    _wire_results(inputs, outputs)
+
+
+def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> list[Any]:
+    """Run (the public /stylize), Continue and Refine: each shows the live image, streams, then the result."""
+    streamed = [outputs[name] for name in ("image", "progress", "chart", "download", "timelapse", "last_run")]
+    live = [outputs[name] for name in ("image", "compare", "history", "follow_up")]
+    shown = [*live, *(outputs[name] for name in ("scrubber", "frame_info", "frame_png", "continue", "refine"))]
+    private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    # preprocess=False: the engine opens the uploads itself, so a bad file gets its message, not Gradio's.
+    stream: dict[str, Any] = {"outputs": streamed, "preprocess": False, "concurrency_id": "stylize"}
+    runs = [
+        run.click(show_live, outputs=live, queue=False, **private).then(
+            _stylize_event(runner, outputs["scrubber"]),
+            inputs=[inputs[name] for name in STYLIZE_PARAMETERS],
+            api_name="stylize",
+            api_description="Stylise `content` in the manner of `style`; yields a frame about once a second, "
+            "the last one a PNG with the settings (recipe) in its metadata and the run's timelapse (animated WebP).",
+            show_progress="minimal",
+            **stream,
+        )
+    ]
+    for button, refine in ((outputs["continue"], False), (outputs["refine"], True)):
+        runs.append(
+            button.click(show_live, outputs=live, queue=False, **private).then(
+                _resume_event(runner, outputs["scrubber"], refine),
+                inputs=[*(inputs[name] for name in API_PARAMETERS), outputs["last_run"]],
+                api_visibility="private",
+                show_progress="minimal",
+                **stream,
+            )
+        )
+    for event in runs:
+        event.success(lambda last: show_result(last, runner.settings.max_size), outputs["last_run"], shown, **private)
+    return runs
+
+
+def _wire_results(inputs: dict, outputs: dict) -> None:
+    outputs["scrubber"].input(
+        show_frame,
+        inputs=[outputs["last_run"], outputs["scrubber"]],
+        outputs=[outputs["compare"], outputs["frame_info"], outputs["frame_png"]],
+        trigger_mode="always_last",
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    inputs["pairs"].click(
+        pick_pair,
+        inputs=inputs["pairs"],
+        outputs=[
+            inputs["content"],
+            inputs["style"],
+            *(outputs[name] for name in ("image", "compare", "history", "follow_up")),
+        ],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
     )
 
 

@@ -1,4 +1,8 @@
-"""The recipe of a result (config, seed, weights, versions) in and out of PNG text metadata."""
+"""The recipe of a result (config, seed, weights, versions) in and out of image metadata.
+
+A PNG carries it as JSON in an iTXt chunk; a timelapse too: an animated WebP in its XMP
+packet, a GIF in a comment. ``read_recipe`` reads all three.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import io
 import json
 import os
 import platform
+import re
 import tomllib
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
+from xml.sax.saxutils import escape, unescape
 
 from PIL import Image, PngImagePlugin
 
@@ -22,6 +28,16 @@ RECIPE_KEY = "style_transfer_recipe"
 RECIPE_VERSION = 1
 MAX_ANCESTORS = 8  # parents kept in a recipe (Continue / Refine chains)
 MAX_RECIPE_CHARS = 200_000  # a recipe is a few kB; refuse to parse anything far larger
+# XMP (in WebP): the recipe's JSON as one property of this project's own namespace.
+XMP_NAMESPACE = "urn:style-transfer-demo:recipe:1"
+XMP_TEMPLATE = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    f'<rdf:Description rdf:about="" xmlns:st="{XMP_NAMESPACE}"><st:recipe>{{}}</st:recipe></rdf:Description>'
+    '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
+)
+XMP_RECIPE = re.compile(r"<st:recipe>(.*?)</st:recipe>", re.DOTALL)
+GIF_COMMENT_PREFIX = RECIPE_KEY + "="
 # Operator limits that older recipes carried in their config. Ignored: a recipe cannot raise them.
 OBSOLETE_CONFIG_KEYS = frozenset({"max_input_megapixels", "max_input_bytes"})
 
@@ -103,14 +119,37 @@ def save_png(image: Image.Image, path: str | os.PathLike | BinaryIO, recipe: dic
     image.save(path, format="PNG", pnginfo=info)
 
 
+def recipe_metadata(recipe: dict[str, Any], image_format: str) -> dict[str, Any]:
+    """Pillow save options that put ``recipe`` into a WEBP (XMP) or GIF (comment) file."""
+    text = json.dumps(recipe, sort_keys=True)
+    if image_format == "WEBP":
+        return {"xmp": XMP_TEMPLATE.format(escape(text)).encode()}
+    if image_format == "GIF":
+        return {"comment": GIF_COMMENT_PREFIX + text}
+    raise ValueError(f"no recipe metadata for {image_format}")
+
+
+def _recipe_text(image: Image.Image) -> Any:
+    """The recipe's JSON text as the file stores it (PNG text chunk, WebP XMP, GIF comment), or None."""
+    if image.format == "WEBP":
+        xmp = image.info.get("xmp") or b""
+        found = XMP_RECIPE.search(xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else str(xmp))
+        return unescape(found.group(1)) if found else None
+    if image.format == "GIF":
+        comment = image.info.get("comment") or b""
+        text = comment.decode("utf-8", "replace") if isinstance(comment, bytes) else str(comment)
+        return text.removeprefix(GIF_COMMENT_PREFIX) if text.startswith(GIF_COMMENT_PREFIX) else None
+    return image.info.get(RECIPE_KEY)
+
+
 def read_recipe(source: str | os.PathLike | BinaryIO | Image.Image) -> dict[str, Any]:
-    """The recipe stored in a PNG written by save_png; StyleTransferError for anything else."""
+    """The recipe stored by save_png (or in a timelapse by write_timelapse); StyleTransferError otherwise."""
     try:
         if isinstance(source, Image.Image):
-            text = source.info.get(RECIPE_KEY)
+            text = _recipe_text(source)
         else:
-            with Image.open(source) as image:  # reads the header and text chunks, not the pixels
-                text = image.info.get(RECIPE_KEY)
+            with Image.open(source) as image:  # reads the header and metadata, not the pixels
+                text = _recipe_text(image)
     except (OSError, ValueError) as error:
         raise StyleTransferError(f"could not open the recipe image: {error}") from None
     if not text:

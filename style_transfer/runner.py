@@ -27,6 +27,7 @@ from .estimate import RunEstimate, estimate_run
 from .image import ImageSource
 from .recipe import save_png
 from .settings import OperatorSettings
+from .timelapse import FrameKeeper, KeptFrame, write_timelapse
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Update:
     image: Image.Image | str  # the final picture is the path of its PNG, so a download of it keeps the recipe
     png: str | None  # that PNG (recipe in its metadata), on the last frame only
     chart: list[dict[str, Any]]  # every step's losses so far: rows of CHART_COLUMNS, at most CHART_MAX_STEPS steps
+    timelapse: str | None = None  # on the last frame: the run's animated WebP (recipe in its metadata)
+    frames: tuple[KeptFrame, ...] = ()  # on the last frame: the kept previews, PNG files (see timelapse.py)
 
 
 class LossHistory:
@@ -169,8 +172,9 @@ class _Relay:
     ) -> None:
         self.stop = stop
         self._compute_slots = compute_slots
-        # The final PNG is written here, outside the server's cache: a server copies what it sends
-        # into its own cache (which ages it out), and this folder goes as soon as the run ends.
+        # The final PNG, the kept previews and the timelapse are written here, outside the server's
+        # cache: a server copies what it sends or keeps into its own cache (which ages it out), and
+        # this folder goes as soon as the run ends.
         self.staging = Path(tempfile.mkdtemp(prefix="stylized-"))
         self.outputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
@@ -202,6 +206,7 @@ class _Relay:
     def _updates(self, frames: Frames) -> Iterator[Update]:
         """An Update for each preview frame; ends after any step once ``stop`` is set."""
         history = LossHistory()
+        keeper = FrameKeeper(self.staging / "frames")  # the previews, for the timelapse and the history
         for frame in frames:
             self._runs.step()
             if self.stop.is_set():
@@ -209,14 +214,18 @@ class _Relay:
             history.add(frame)
             if frame.image is None:
                 continue  # frames come every step; viewers get those with a preview (about one a second)
-            yield self._update(frame, history)
+            keeper.add(frame)
+            yield self._update(frame, history, keeper)
 
-    def _update(self, frame: Frame, history: LossHistory) -> Update:
+    def _update(self, frame: Frame, history: LossHistory, keeper: FrameKeeper) -> Update:
         assert frame.image is not None
         if frame.done and frame.recipe is not None:
-            png = str(self.staging / f"stylized_{frame.size[0]}x{frame.size[1]}.png")
+            width, height = frame.size
+            png = str(self.staging / f"stylized_{width}x{height}.png")
             save_png(frame.image, png, frame.recipe)
-            return Update(frame, png, png, history.chart())
+            timelapse = self.staging / f"timelapse_{width}x{height}.webp"
+            write_timelapse(keeper.frames, timelapse, frame.recipe)
+            return Update(frame, png, png, history.chart(), str(timelapse), keeper.frames)
         return Update(frame, frame.image, None, history.chart())
 
     def _send(self, kind: str, item: Any) -> None:

@@ -6,7 +6,10 @@ Each engineer keeps their fixtures in their own clearly marked block below.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # huggingface_hub and gradio read these once, at import: set them before any test module imports them.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -15,6 +18,12 @@ os.environ["STYLE_TRANSFER_WEIGHTS"] = "untrained"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Where .ci/run caches the ImageNet weights it fetches (see the imagenet_weights fixture).
 os.environ.setdefault("STYLE_TRANSFER_CACHE", os.path.join(os.path.dirname(__file__), "..", ".venv", "cache"))
+# Gradio's cache (uploads and outputs, default /tmp/gradio) names files by their content and a hash seed
+# kept in the gradio install: another run of this suite on the same machine and venv writes the very same
+# paths, and Gradio rewrites a PNG in place (seen: a streamed frame served truncated). One per session.
+_GRADIO_TEMP_DIR = tempfile.mkdtemp(prefix="gradio-tests-")
+os.environ.setdefault("GRADIO_TEMP_DIR", _GRADIO_TEMP_DIR)
+atexit.register(shutil.rmtree, _GRADIO_TEMP_DIR, ignore_errors=True)
 
 import ipaddress  # noqa: E402
 import socket  # noqa: E402

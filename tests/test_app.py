@@ -48,7 +48,9 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
     assert all(p["parameter_has_default"] for p in parameters[2:]), "every setting must have a default"
     defaults = {p["parameter_name"]: p["parameter_default"] for p in parameters}
     assert defaults["size"] == StyleConfig().size and defaults["preset"] == StyleConfig().preset
-    assert endpoints["/stylize"]["returns"][0]["component"] == "Image"
+    assert names[-1] == "init_image" and defaults["init_image"] is None, "a new parameter goes last, optional"
+    returns = [r["component"] for r in endpoints["/stylize"]["returns"]]
+    assert returns == ["Image", "Markdown", "Lineplot", "Downloadbutton", "Downloadbutton"], returns
 
 
 def test_controls_are_derived_from_style_config():
@@ -80,13 +82,14 @@ def test_the_page_has_examples_presets_and_the_untrained_banner(app_server):
 
 def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkeypatch):
     monkeypatch.setenv("GRADIO_CACHE_EXAMPLES", "true")  # what Spaces sets by default
-    demo = app.build_demo(untrained_runner())  # caching an example would need outputs and run it now
+    runner = untrained_runner()
+    demo = app.build_demo(runner)  # caching an example would need outputs and run it now
     dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     listeners = [fn for fn in demo.fns.values() if any(target[0] == dataset._id for target in fn.targets)]
-    assert listeners, "clicking an example does nothing"
-    for fn in listeners:
-        assert all(isinstance(block, gr.Image) for block in fn.outputs), "an example click does more than fill"
-        assert fn.api_name != "stylize"
+    assert [fn.fn for fn in listeners] == [app.pick_pair], "clicking an example should only pick it"
+    assert runner.runs.steps == 0, "an example ran at start-up"
+    outputs = {block.elem_id for block in listeners[0].outputs}
+    assert outputs >= {"content", "style"} and not outputs & {"progress", "download-timelapse"}
 
 
 def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
@@ -106,7 +109,7 @@ def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
 
 def test_submit_streams_frames_then_a_png_of_the_requested_size_with_its_recipe(app_server, example_files):
     job = submit(app_server.client(), *example_files, preview_every=4)
-    image_path, progress, chart, download = job.result(timeout=180)
+    image_path, progress, chart, download, _ = job.result(timeout=180)
     frames = job.outputs()
     assert len(frames) >= 3, f"only {len(frames)} frames streamed"
     steps = [int(re.search(r"Step (\d+)/", f[1]).group(1)) for f in frames[:-1]]

@@ -1,17 +1,23 @@
 """End to end in a real browser: Playwright for Python driving Debian's chromium.
 
 Load the page, click an example, Run, watch the result change while it optimises, see
-the final image, then Stop a second run. Screenshots go to test-artifacts/ (gitignored).
+the final image, then Stop a second run. Then, on an app whose examples carry results made
+earlier: pick one by its pictures, run, scrub the history, drag the before/after slider and
+download the timelapse and a frame. Screenshots go to test-artifacts/ (gitignored).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from tests.served_app import wait_until
+from style_transfer import read_recipe
+from tests.served_app import free_port, untrained_runner, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -28,22 +34,27 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture
-def page(app_server):
+def open_page(url: str):
+    """A chromium page on ``url`` once the app has rendered (a context manager's generator)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"chromium not found at {CHROMIUM} (.ci/run installs Debian's chromium)")
     ARTIFACTS.mkdir(exist_ok=True)
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app_server.url)
+        page.goto(url)
         page.get_by_role("heading", name="Neural style transfer").wait_for()
         try:
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(app_server):
+    yield from open_page(app_server.url)
 
 
 def result_src(page) -> str | None:
@@ -118,3 +129,120 @@ def test_example_run_streams_then_finishes_and_stop_ends_a_second_run(page, app_
     page.get_by_text("Advanced", exact=True).click()
     page.locator("#control-style_layers").wait_for()
     page.screenshot(path=ARTIFACTS / "browser_5_advanced.png", full_page=True)
+
+
+# ---------------------------------------------------------------- after a run: history, before/after, downloads
+
+
+@pytest.fixture
+def results_app(tmp_path, monkeypatch):
+    """The app with examples whose first pair names a result made earlier (a stand-in picture here)."""
+    import app
+
+    pairs = json.loads(app.PAIRS_FILE.read_text())[:4]
+    for name in {p[key] for p in pairs for key in ("content", "style")}:
+        shutil.copy(app.EXAMPLES_DIR / name, tmp_path / name)
+    with Image.open(tmp_path / pairs[0]["content"]) as photo, Image.open(tmp_path / pairs[0]["style"]) as style:
+        Image.blend(photo.convert("RGB"), style.convert("RGB").resize(photo.size), 0.5).save(tmp_path / "result.jpg")
+    pairs[0]["result"] = "result.jpg"
+    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
+    monkeypatch.setattr(app, "PAIRS_FILE", tmp_path / "pairs.json")
+    demo = app.build_demo(untrained_runner())
+    port = free_port()
+    options = app.launch_options()
+    options["allowed_paths"] = [*options["allowed_paths"], str(tmp_path)]
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **options)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture
+def results_page(results_app):
+    yield from open_page(results_app)
+
+
+def compare_sources(page) -> list[str | None]:
+    images = page.locator("#compare img")
+    return [images.nth(i).get_attribute("src") for i in range(images.count())]
+
+
+def drag(page, locator, from_fraction: float, to_fraction: float) -> None:
+    """Press on ``locator`` at a fraction of its width and move to another, as a hand would."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * from_fraction, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * to_fraction, y, steps=10)
+    page.mouse.up()
+
+
+def test_pick_a_picture_example_run_scrub_compare_and_download(results_page, tmp_path):
+    page = results_page
+    shot = lambda name: page.screenshot(path=ARTIFACTS / f"results_{name}.png", full_page=True)  # noqa: E731
+    cards = page.locator("#pairs tr.tr-body")
+    cards.last.locator("img").first.wait_for()
+    assert cards.count() == 4 and cards.first.locator("img").count() == 3, "photo, style and result pictures"
+    shot("0_loaded")
+
+    cards.first.click()
+    page.locator("#content img").wait_for()
+    page.locator("#style img").wait_for()
+    page.locator("#compare").get_by_text("Made earlier with ImageNet weights").wait_for()
+    assert compare_sources(page)[1].endswith("result.jpg"), "the earlier result shows at once"
+    shot("1_example_result")
+
+    set_number(page, "size", 128)
+    page.locator("#estimate").get_by_text("Estimate:").wait_for()
+    page.locator("#run").click()
+    page.locator("#result img").wait_for()  # the live image is back in place of the before/after
+    assert not page.locator("#compare").is_visible()
+    shot("2_streaming")
+    page.locator("#progress").get_by_text("Done", exact=False).wait_for(timeout=120_000)
+    page.locator("#frame-info").get_by_text("(the result)").wait_for()
+    page.locator("#compare").get_by_text("Before / after").wait_for()
+    kept = int(page.locator("#scrubber input[type=number]").input_value())
+    assert kept >= 3, f"only {kept} frames kept from a run of several seconds"
+    before, final = compare_sources(page)
+    shot("3_done")
+
+    drag(page, page.locator("#scrubber input[type=range]"), 0.99, 0.15)
+    page.wait_for_function("() => !document.querySelector('#frame-info').innerText.includes('(the result)')")
+    assert 1 <= int(page.locator("#scrubber input[type=number]").input_value()) < kept
+    wait_until(lambda: compare_sources(page)[1] != final, 30, "the before/after to show the picked frame")
+    assert compare_sources(page)[0] == before, "the photo side stays"
+
+    def shown_step() -> int:
+        found = re.search(r"Step (\d+)/", page.locator("#frame-info").inner_text())
+        assert found, "the frame's caption names no step"
+        return int(found.group(1))
+
+    def downloaded_step() -> int:
+        with page.expect_download() as frame_download:
+            page.locator("#download-frame").click()
+        frame_download.value.save_as(tmp_path / "frame.png")
+        return read_recipe(tmp_path / "frame.png")["step"]
+
+    # The drag sent several values; the last one's caption and PNG arrive together.
+    wait_until(lambda: downloaded_step() == shown_step(), 30, "the frame's PNG to match its caption")
+    shot("4_scrubbed")
+
+    handle = page.locator("#compare [data-testid=slider]")
+    clip_before = page.locator("#compare img").nth(1).get_attribute("style")
+    drag(page, page.locator("#compare .content"), 0.5, 0.85)
+    wait_until(lambda: page.locator("#compare img").nth(1).get_attribute("style") != clip_before, 10, "the handle")
+    assert handle.is_visible()
+    shot("5_before_after_dragged")
+
+    with page.expect_download() as timelapse_download:
+        page.locator("#download-timelapse").click()
+    timelapse = tmp_path / "timelapse.webp"
+    timelapse_download.value.save_as(timelapse)
+    with Image.open(timelapse) as animation:
+        assert animation.format == "WEBP" and animation.size == (128, 85)
+        assert 2 <= getattr(animation, "n_frames", 1) <= kept
+    assert read_recipe(timelapse)["config"]["size"] == 128
+    page.locator("#continue").scroll_into_view_if_needed()
+    assert "128 px" in page.locator("#continue").inner_text() and "256 px" in page.locator("#refine").inner_text()

@@ -190,6 +190,9 @@ def _bad_cases(bad_files, image_files, tmp_path) -> dict[str, tuple[list, str]]:
         "recipe missing": (["--recipe", tmp_path / "none.png"], "could not open the recipe"),
         "recipe absent": (["--recipe", plain], "no style-transfer recipe"),
         "log folder missing": (["--log-json", tmp_path / "nowhere" / "log.jsonl"], "cannot write the log"),
+        "timelapse extension": (["--timelapse", tmp_path / "run.mp4"], "must end in .webp or .gif"),
+        "timelapse folder missing": (["--timelapse", tmp_path / "nowhere" / "run.webp"], "timelapse folder"),
+        "init image missing": (["--init-image", tmp_path / "earlier.png"], "start image file not found"),
     }
     cases |= {name: ([photo, style, "-o", out, *args], msg) for name, (args, msg) in flag_cases.items()}
     cases["content missing"] = ([tmp_path / "missing.jpg", style, "-o", out], "content image file not found")
@@ -206,7 +209,8 @@ CASE_NAMES = [f"content {n}" for n in BAD_FILES] + [
     "tv weight inf", "learning rate negative", "blend count", "blend nan", "blend zero", "preset", "layer",
     "save every", "unknown flag", "byte limit", "weights pickle", "weights missing", "weights hf malformed",
     "recipe missing", "recipe absent", "log folder missing", "content missing", "output folder missing",
-    "output extension", "output is a folder", "no arguments", "no style",
+    "output extension", "output is a folder", "no arguments", "no style", "timelapse extension",
+    "timelapse folder missing", "init image missing",
 ]  # fmt: skip
 # As real processes: every bad file kind and one case of each other way to fail (the in-process
 # battery covers every case). A few run in the default (fast) suite; the rest are marked slow.

@@ -47,7 +47,8 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
     output = _dry_run(capsys)
     listed = _listed_files(output)
     pairs = (ROOT / "examples" / "pairs.json").read_text()
-    expected = {"app.py", "README.md", "LICENSE", "requirements.txt", "examples/pairs.json", "examples/CREDITS.md"}
+    expected = {"app.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt", "examples/pairs.json"}
+    expected |= {"examples/CREDITS.md"}
     expected |= {f"style_transfer/{p.name}" for p in (ROOT / "style_transfer").glob("*.py")}
     expected |= {f"examples/{name}" for name in re.findall(r'"(\w+\.jpg)"', pairs)}
     expected |= {f"examples/{p.name}" for p in (ROOT / "examples").glob("style_*.jpg")}  # the style presets
@@ -64,8 +65,9 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
 
 def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
     for name in (
-        "app.py", "README.md", "LICENSE", "requirements.txt", "requirements-gpu.txt", "requirements-dev.txt",
-        "style_transfer/__init__.py", "style_transfer/__pycache__/engine.cpython-311.pyc", "style_transfer/.swp",
+        "app.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt", "requirements-gpu.txt",
+        "requirements-dev.txt", "style_transfer/__init__.py", "style_transfer/__pycache__/engine.cpython-311.pyc",
+        "style_transfer/.swp",
         "examples/pairs.json", "examples/CREDITS.md", "examples/a.jpg", "examples/make_styles.py",
         "tests/test_app.py", "benchmarks/run.py", ".ci/run", ".venv/bin/python", "pyproject.toml", ".git",
     ):  # fmt: skip
@@ -73,7 +75,7 @@ def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
         (tmp_path / name).write_text("x")
     files = deploy.space_files(tmp_path)
     assert set(files) == {
-        "app.py", "README.md", "LICENSE", "requirements.txt",
+        "app.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt",
         "style_transfer/__init__.py", "examples/pairs.json", "examples/CREDITS.md", "examples/a.jpg",
     }  # fmt: skip
     assert files["requirements.txt"] == tmp_path / "requirements.txt"
@@ -269,7 +271,9 @@ BUILD_DEMO = textwrap.dedent(
     here = Path.cwd().resolve()
     assert Path(app.__file__).resolve() == here / "app.py", app.__file__
     assert Path(style_transfer.__file__).resolve().parent == here / "style_transfer", style_transfer.__file__
-    demo = app.build_demo()
+    from style_transfer.runner import Runner
+    from style_transfer.settings import OperatorSettings
+    demo = app.build_demo(Runner(OperatorSettings.from_env()))
     assert isinstance(demo, gr.Blocks)
     print("endpoints:", sorted(fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"))
     """

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -156,13 +157,19 @@ def test_a_finished_run_ends_with_its_png_and_leaves_no_files(runner):
             updates.append(update)
             if update.png:  # readable while the consumer holds the run; gone once it ends
                 assert read_recipe(update.png)["config"]["steps"] == 5
+                assert read_recipe(update.timelapse) == read_recipe(update.png)
+                assert all(Path(kept.path).is_file() for kept in update.frames)
         return new_relay_threads(threads_before)
 
     join(asyncio.run(scenario()))  # the thread sends "end" before its finally: wait for that to run
     last = updates[-1]
     assert [u.frame.step for u in updates] == [1, 2, 3, 4, 5] and last.frame.done
     assert last.image == last.png and all(u.png is None for u in updates[:-1])
-    assert not Path(last.png).parent.exists(), "the run's staging folder outlived it"
+    assert all(u.timelapse is None and not u.frames for u in updates[:-1])
+    assert [kept.step for kept in last.frames] == [1, 2, 3, 4, 5]
+    staging = Path(last.png).parent
+    assert Path(last.timelapse).parent == staging and Path(last.frames[0].path).is_relative_to(staging)
+    assert not staging.exists(), "the run's staging folder outlived it"
     assert engine.closed.is_set() and runner.runs.active == 0
 
 
@@ -202,9 +209,31 @@ def test_a_real_run_cancelled_after_its_first_frame_stops_within_a_step(
     steps_at_cancel, threads = asyncio.run(scenario())
     join(threads)
     record = run_recorder.runs[0]
-    assert record.ended is not None and not record.finished, "the engine's generator was not closed early"
+    # The engine ends either way: closed by the relay, or returning by itself when it sees `stop` after a
+    # step (whichever thread the GIL lets go first): `finished` alone cannot tell a stop from a full run.
+    assert record.ended is not None and len(record.steps) < config.steps, "the run was not stopped early"
     assert len(record.steps) - steps_at_cancel <= 1, "more than the step in flight ran after the cancel"
     assert runner.runs.active == 0 and run_recorder.active == 0
+
+
+def test_the_kept_frames_are_the_streamed_previews_pixel_for_pixel(runner, content_image, style_image):
+    """What the history scrubber shows as frame k is the k-th preview the viewer was sent."""
+    config = StyleConfig(size=64, steps=6, preset="fast", preview_every=1)
+    streamed, kept_pixels = [], []
+
+    async def scenario() -> list[threading.Thread]:
+        threads_before = set(threading.enumerate())
+        async for update in runner.run(content_image, [style_image], config):
+            picture = Image.open(update.image) if isinstance(update.image, str) else update.image
+            streamed.append(np.asarray(picture.convert("RGB")))
+            for kept in update.frames:  # the last update only; its files go when the run ends
+                kept_pixels.append(np.asarray(Image.open(kept.path).convert("RGB")))
+        return new_relay_threads(threads_before)
+
+    join(asyncio.run(scenario()))
+    assert len(streamed) == 6 and len(kept_pixels) == 6
+    for index, (sent, kept) in enumerate(zip(streamed, kept_pixels)):
+        assert np.array_equal(sent, kept), f"kept frame {index} is not the preview streamed as frame {index}"
 
 
 def test_bad_input_is_refused_when_the_run_starts(runner, style_image):
