@@ -18,10 +18,10 @@ pytestmark = [pytest.mark.imagenet, pytest.mark.slow, pytest.mark.usefixtures("n
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SIZE = 128
-# Measured (fast, 128 px, ImageNet weights): the style loss falls 4-14x below the photo's own on the
-# example pairs, with content losses of 0.4-1.4.
+# Measured (balanced, 128 px, ImageNet weights, the ten example pairs): the style loss falls 3.1x to 48x
+# below the photo's own (cat x stained glass 4.3x, astronaut x cubist 48x), content losses 0.36-0.93.
 MIN_STYLE_RATIO = 3.0
-MAX_CONTENT_LOSS = 2.0
+MAX_CONTENT_LOSS = 1.5
 
 
 def losses_of(image, style, weights: str) -> dict[str, float]:
@@ -34,9 +34,9 @@ def losses_of(image, style, weights: str) -> dict[str, float]:
     "content, style",
     [("content_cat.jpg", "style_stained_glass.jpg"), ("content_astronaut.jpg", "style_cubist.jpg")],
 )
-def test_fast_run_moves_the_photo_towards_the_style(imagenet_weights, content, style):
+def test_a_run_moves_the_photo_towards_the_style(imagenet_weights, content, style):
     content, style = EXAMPLES / content, EXAMPLES / style
-    frames = list(stylize(content, [style], StyleConfig(size=SIZE, preset="fast"), weights=imagenet_weights))
+    frames = list(stylize(content, [style], StyleConfig(size=SIZE, preset="balanced"), weights=imagenet_weights))
     result = frames[-1].image
     photo_style = losses_of(content, style, imagenet_weights)["style"]
     result_style = losses_of(result, style, imagenet_weights)["style"]
