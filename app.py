@@ -13,19 +13,26 @@ import dataclasses
 import inspect
 import json
 import logging
+import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import gradio_client.utils
 import pandas as pd
+import pydantic
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, config_from_recipe, read_recipe
 from style_transfer.errors import one_line
-from style_transfer.image import upright_size
 from style_transfer.runner import CHART_COLUMNS, Runner, Update
 from style_transfer.settings import OperatorSettings
 from style_transfer.weights import UNTRAINED_WARNING
+
+log = logging.getLogger("app")
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 # Gradio removes cached files older than an hour, checking every ten minutes.
@@ -77,7 +84,6 @@ CSS = """
 #estimate, #progress { min-height: 2.2em; }
 #presets .thumbnail-item { cursor: pointer; }
 #result img { width: 100%; height: 100%; object-fit: contain; }  /* early, small frames fill the box */
-footer { visibility: hidden; }
 """
 
 
@@ -125,8 +131,10 @@ def _file_path(payload: Any, role: str) -> str:
     """The server-side path of an uploaded file (the events skip Gradio's preprocessing)."""
     if isinstance(payload, dict):
         payload = payload.get("path")
-    if not payload:
+    if payload is None or payload == "":
         raise StyleTransferError(f"add a {role} first (upload one or pick an example)")
+    if not isinstance(payload, str):
+        raise StyleTransferError(f"the {role} {_NOT_A_FILE}; got {_kind(payload)}")
     # With preprocess=False Gradio does not check that a payload's path was uploaded: a client
     # could name any file on the server. Accept only files inside Gradio's upload folder.
     path = Path(str(payload)).resolve()
@@ -136,8 +144,92 @@ def _file_path(payload: Any, role: str) -> str:
 
 
 def _style_paths(style: Any, more_styles: Any) -> list[str]:
-    extra = more_styles if isinstance(more_styles, list) else [more_styles] if more_styles else []
+    if more_styles is not None and not isinstance(more_styles, list):
+        raise StyleTransferError(f"{EXTRA_STYLES} must be a list of uploaded image files; got {_kind(more_styles)}")
+    extra = more_styles or []
     return [_file_path(style, "style image")] + [_file_path(p, f"style image {i + 2}") for i, p in enumerate(extra)]
+
+
+_NOT_A_FILE = 'must be an image file uploaded to this app (gradio_client: handle_file("photo.jpg"))'
+
+
+def _kind(value: Any) -> str:
+    """What a client sent, in a word or two, for a message (never the value itself)."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    return next((word for kind, word in kinds.items() if isinstance(value, kind)), type(value).__name__)
+
+
+def _guard_file_inputs(demo: gr.Blocks) -> None:
+    """Every file input of the app's events: a payload of the wrong shape gets a message that says so,
+    and a URL is never fetched.
+
+    Gradio checks a file payload's shape before any event function runs (even with
+    preprocess=False), and raises an error whose text it does not show: the client got
+    {"error": null}. It also downloads a payload naming an http(s) URL, with no size limit
+    (max_file_size bounds uploads only). Both happen in the component, so both are changed there.
+    """
+    names: dict[int, str] = {}
+    for fn in demo.fns.values():
+        if fn.api_name == "stylize":
+            names |= {block._id: name for block, name in zip(fn.inputs, API_PARAMETERS)}
+    blocks = {block._id: block for fn in demo.fns.values() for block in fn.inputs}
+    for block in blocks.values():
+        if isinstance(block, (gr.Image, gr.File)):
+            role = names.get(block._id, "file")
+            block.data_model = _with_clear_message(block.data_model, role)
+            block.async_move_resource_to_block_cache = _without_fetching(block, role)  # type: ignore[method-assign]
+
+
+def _with_clear_message(model: Any, role: str) -> Any:
+    """``model`` (a component's payload model) raising gr.Error with a message instead of pydantic's."""
+    many = issubclass(model, gr.data_classes.GradioRootModel)
+    expected = "must be a list of image files uploaded to this app" if many else _NOT_A_FILE
+
+    class Checked(model):  # same fields and schema: the API's description does not change
+        __doc__ = model.__doc__
+
+        @classmethod
+        def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().model_validate(obj, *args, **kwargs)
+            except pydantic.ValidationError:
+                raise gr.Error(f"{role} {expected}; got {_kind(obj)}", print_exception=False) from None
+
+    Checked.__name__ = Checked.__qualname__ = model.__name__
+    return Checked
+
+
+def _without_fetching(block: Any, role: str) -> Callable[..., Any]:
+    """The component's cache mover, refusing URLs: a file must be uploaded (bounded by max_file_size).
+
+    A URL of a file already uploaded here (``.../gradio_api/file=<path in the upload folder>``,
+    what an MCP client's upload tool hands back) stands for that file and is not fetched.
+    """
+    move = block.async_move_resource_to_block_cache
+
+    async def move_uploads_only(url_or_file_path: Any) -> str | None:
+        if isinstance(url_or_file_path, str) and gradio_client.utils.is_http_url_like(url_or_file_path):
+            uploaded = _uploaded_file_of_url(url_or_file_path)
+            if uploaded is None:
+                raise gr.Error(
+                    f"{role}: this app does not download files from URLs; upload the file instead "
+                    "(gradio_client: handle_file with a local path)",
+                    print_exception=False,
+                )
+            url_or_file_path = uploaded
+        return await move(url_or_file_path)
+
+    return move_uploads_only
+
+
+def _uploaded_file_of_url(url: str) -> str | None:
+    """The uploaded file a ``/gradio_api/file=`` URL names, or None if it names anything else."""
+    _, marker, rest = urllib.parse.urlsplit(url).path.partition("/gradio_api/file=")
+    if not marker:
+        return None
+    path = Path(urllib.parse.unquote(rest)).resolve()
+    upload_folder = Path(gr.utils.get_upload_folder()).resolve()
+    return str(path) if path.is_relative_to(upload_folder) and path.is_file() else None
 
 
 # ---------------------------------------------------------------- the run
@@ -183,28 +275,64 @@ def _stylize_event(runner: Runner) -> Callable[..., AsyncIterator[tuple[Any, ...
         for index, name in enumerate(API_PARAMETERS)
     ]
     stylize_event.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    stylize_event.__doc__ = _stylize_doc()
+    stylize_event.__name__ = stylize_event.__qualname__ = "stylize"  # the MCP tool's name
     return stylize_event
+
+
+def _stylize_doc() -> str:
+    """/stylize's docstring: Gradio's API page and MCP tool schema take each parameter's description
+    from its ``Args:`` line (the settings' from StyleConfig's help)."""
+    files = {
+        "content": "the photo to repaint: a JPEG, PNG, WebP, GIF, BMP or TIFF file uploaded to this app "
+        "(gradio_client: handle_file(path); MCP: a data: URL, or the URL of a file uploaded here)",
+        "style": "the painting whose manner to copy: an image file, given as content is",
+        EXTRA_STYLES: "more style images (a list of files, given as content is), blended with style by style_blend",
+    }
+    args = [f"    {name}: {files[name] if name in files else FIELDS[name].metadata['help']}" for name in API_PARAMETERS]
+    return "\n".join(
+        [
+            "Stylise a photo in the manner of a painting (Gatys et al.), streaming a frame about once a second.",
+            "",
+            "Args:",
+            *args,
+            "",
+            "Returns:",
+            "    the picture, the progress text, the loss chart and, on the last frame, the PNG with its recipe",
+        ]
+    )
 
 
 # ---------------------------------------------------------------- UI helpers
 
 
 def estimate_text(runner: Runner, *values: Any) -> str:
-    """The pre-run estimate for the current inputs, or what is missing or wrong."""
+    """The pre-run estimate for the current inputs, or what is missing or wrong.
+
+    Wired to every control's change without the queue (the page's line must not wait behind
+    runs), so anyone can call it at any rate: it reads image headers only (Runner.check), a
+    bounded amount of work per call, and any failure is a line of text, never an error.
+    """
     named = dict(zip(API_PARAMETERS, values))
     if not named.get("content"):
         return NO_ESTIMATE
     try:
         config = request_config(named)
-        size = upright_size(_file_path(named.get("content"), "content photo"))
-        estimate = runner.estimate(config, size)
+        content = _file_path(named.get("content"), "content photo")
+        styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES)) if named.get("style") else []
+        estimate = runner.check(content, styles, config)
     except StyleTransferError as error:
         return f"⚠️ {error}"
-    except OSError:
-        return "⚠️ the content photo cannot be read as an image"
+    except Exception:  # a bug, not the input: logged, and the page keeps working
+        log.exception("estimate failed")
+        return "⚠️ no estimate for these inputs"
     sizes = " → ".join(f"{w}×{h}" for (w, h), _ in estimate.plan)
     budget = f" (a {config.seconds:g} s time budget)" if config.budgeted else ""
-    return f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
+    line = f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
+    if runner.over_time_limit(estimate):
+        limit = runner.settings.max_seconds
+        line += f" · longer than this server's limit of {limit:g} s: the run will be cut to end within it"
+    return line
 
 
 def settings_from_recipe(recipe_file: Any) -> list[Any]:
@@ -246,7 +374,12 @@ def build_demo(runner: Runner) -> gr.Blocks:
         _untrained_banner(runner.weights)
         _layout(runner)
     # max_size: waiting + running jobs; beyond it visitors are told at once that the queue is full.
-    return demo.queue(max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency)
+    # api_open=False: a queued event (/stylize) cannot be run by a direct POST to /gradio_api/run/...,
+    # which would skip the queue's size and concurrency limits.
+    _guard_file_inputs(demo)
+    return demo.queue(
+        max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
+    )
 
 
 def _layout(runner: Runner) -> None:
@@ -374,23 +507,103 @@ def _pick_preset(selection: gr.SelectData) -> str:
 # ---------------------------------------------------------------- launching
 
 
-def launch_options() -> dict[str, Any]:
-    """What main() passes to launch() besides --share; tests launch with the same look."""
-    return {"theme": THEME, "css": CSS, "allowed_paths": [str(EXAMPLES_DIR)]}
+def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) -> dict[str, Any]:
+    """What main() passes to launch() besides --share; tests launch with the same options.
+
+    ``settings`` bound the uploads (default: OperatorSettings' defaults); ``mcp`` also serves
+    /stylize as an MCP tool (off: Gradio's GRADIO_MCP_SERVER variable decides).
+    """
+    settings = settings or OperatorSettings()
+    return {
+        "theme": THEME,
+        "css": CSS,
+        "allowed_paths": [str(EXAMPLES_DIR)],
+        "max_file_size": settings.max_input_bytes,  # Gradio refuses a larger uploaded file (413) and deletes it
+        "app_kwargs": {"middleware": [Middleware(RequestBodyLimit, limit=max_request_bytes(settings))]},
+        "mcp_server": True if mcp else None,
+    }
+
+
+def max_request_bytes(settings: OperatorSettings) -> int:
+    """The largest request body: as many images as a request may use (content and the styles), base64-encoded
+    as an MCP client sends them inline (4/3 of their bytes), plus 1 MB for the rest."""
+    styles = settings.max_styles or {f.name: f for f in dataclasses.fields(settings)}["max_styles"].metadata["max"]
+    return (styles + 1) * settings.max_input_bytes * 4 // 3 + 1_000_000
+
+
+class RequestBodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes (413), or of unstated length (411), is
+    refused from its headers, before a byte of it is read.
+
+    Gradio's max_file_size bounds each file of an upload, not the upload: one request may carry
+    1,000 files. Its other routes read a whole JSON body into memory.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            length = headers.get(b"content-length")
+            if length is None and b"transfer-encoding" in headers:  # chunked: its size is known only once read
+                await _refuse(send, 411, "a request body must state its Content-Length")
+                return
+            if length is not None and int(length) > self.limit:
+                await _refuse(send, 413, f"request body over {self.limit:,} bytes")
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = message.encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def remove_stale_files(folder: Path, older_than: float) -> int:
+    """Delete the files under ``folder`` unchanged for ``older_than`` s, and the folders left empty.
+
+    Gradio's delete_cache only ever deletes files its own process made (on its schedule, and
+    all of them when the server shuts down cleanly); what a process that crashed left stays for
+    good. At start-up these are deleted by the same rule as the schedule's: older than the age.
+    """
+    removed, deadline = 0, time.time() - older_than
+    if not folder.is_dir():
+        return 0
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):  # files before their folders
+        try:
+            if path.is_file() or path.is_symlink():
+                if path.lstat().st_mtime < deadline:
+                    path.unlink()
+                    removed += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        except OSError:  # gone meanwhile, or not ours to delete
+            continue
+    return removed
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--share", action="store_true", help="also serve through a temporary public gradio.live link")
+    parser.add_argument(
+        "--mcp", action="store_true", help="also serve /stylize as an MCP tool at /gradio_api/mcp (gradio[mcp])"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         runner = Runner(OperatorSettings.from_env())  # loads the network: no request waits for it
     except StyleTransferError as error:  # a bad setting or unobtainable weights: one line, no traceback
         raise SystemExit(f"error: {one_line(error, 2000)}") from None
+    upload_folder = Path(gr.utils.get_upload_folder())
+    removed = remove_stale_files(upload_folder, DELETE_CACHE[1])
+    if removed:
+        log.info("deleted %d file(s) an earlier server left in %s", removed, upload_folder)
     demo = build_demo(runner)
     # Host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, default 127.0.0.1:7860 (Gradio reads them).
-    demo.launch(share=args.share, **launch_options())
+    demo.launch(share=args.share, **launch_options(runner.settings, mcp=args.mcp))
 
 
 if __name__ == "__main__":
