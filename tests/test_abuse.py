@@ -147,7 +147,9 @@ def peak_rss_during(action) -> tuple[Any, float]:
 
 
 def _kb(status: str, field: str) -> int:
-    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, re.M)
+    assert found, f"no {field} in /proc/self/status"
+    return int(found.group(1))
 
 
 @pytest.fixture
