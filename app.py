@@ -112,15 +112,20 @@ def _control(name: str) -> gr.components.Component:
     return gr.Number(default, minimum=meta["min"], maximum=meta["max"], precision=0 if is_int else None, **common)
 
 
-def request_config(named: dict[str, Any]) -> StyleConfig:
+def request_config(named: dict[str, Any], max_seconds: float = 0.0) -> StyleConfig:
     """The StyleConfig of a request's values (None: the page's default).
 
     The page's default is a time budget, but a request that names a preset or a step count
     and no budget (an API client asking for "fast") gets the preset's steps, as before budgets.
+    A budget over the operator's time limit (``max_seconds``, 0: none) becomes the limit: the
+    page's default budget, which gradio_client also sends, must work on a server with a shorter limit.
     """
     explicit_length = named.get("preset") is not None or named.get("steps") is not None
     base = StyleConfig() if explicit_length and named.get("seconds") is None else UI_DEFAULTS
-    return StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
+    config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
+    if max_seconds and config.budgeted and config.seconds > max_seconds:
+        config = config.replace(seconds=max_seconds)
+    return config
 
 
 def _blend_text(blend: Sequence[float]) -> str:
@@ -261,7 +266,7 @@ def _stylize_event(runner: Runner) -> Callable[..., AsyncIterator[tuple[Any, ...
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
         named = dict(zip(API_PARAMETERS, values))
         try:
-            config = request_config(named)
+            config = request_config(named, runner.settings.max_seconds)
             content = _file_path(named.get("content"), "content photo")
             styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES))
             async for update in runner.run(content, styles, config):
@@ -317,9 +322,10 @@ def estimate_text(runner: Runner, *values: Any) -> str:
     if not named.get("content"):
         return NO_ESTIMATE
     try:
-        config = request_config(named)
+        config = request_config(named, runner.settings.max_seconds)
         content = _file_path(named.get("content"), "content photo")
         styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES)) if named.get("style") else []
+        asked = request_config(named).seconds
         estimate = runner.check(content, styles, config)
     except StyleTransferError as error:
         return f"⚠️ {error}"
@@ -327,7 +333,8 @@ def estimate_text(runner: Runner, *values: Any) -> str:
         log.exception("estimate failed")
         return "⚠️ no estimate for these inputs"
     sizes = " → ".join(f"{w}×{h}" for (w, h), _ in estimate.plan)
-    budget = f" (a {config.seconds:g} s time budget)" if config.budgeted else ""
+    cut = ": this server's limit" if config.budgeted and asked > config.seconds else ""
+    budget = f" (a {config.seconds:g} s time budget{cut})" if config.budgeted else ""
     line = f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
     if runner.over_time_limit(estimate):
         limit = runner.settings.max_seconds

@@ -545,9 +545,8 @@ def test_the_style_images_a_run_holds_are_shrunk_as_they_are_read(tmp_path, monk
         ({"style_blend": "1e308, 1e308", "more_styles": "style"}, "style_blend must add up to a finite number"),
         ({"size": 2048, "preset": "best", "steps": 5000}, "this server's limit is 1,024 (STYLE_TRANSFER_MAX_SIZE)"),
         ({"size": 512, "preset": "best", "steps": 5000}, "this server's limit is 600 (STYLE_TRANSFER_MAX_STEPS)"),
-        ({"seconds": 3000}, "this server's limit is 180 (STYLE_TRANSFER_MAX_SECONDS)"),
     ],
-    ids=["content layers x1500", "style layers x1500", "blend 1e308", "size 2048", "steps 5000", "budget 3000 s"],
+    ids=["content layers x1500", "style layers x1500", "blend 1e308", "size 2048", "steps 5000"],
 )
 def test_requests_over_a_limit_are_refused_naming_it(served, small, run_recorder, values, expected):
     if values.get("more_styles") == "style":
@@ -560,10 +559,12 @@ def test_requests_over_a_limit_are_refused_naming_it(served, small, run_recorder
 
 
 def test_the_estimate_says_when_the_time_limit_will_cut_the_run(served, small):
-    line = call_estimate(served, content=small["content"], style=small["style"], size=1024, preset="best")
+    files = {"content": small["content"], "style": small["style"]}
+    line = call_estimate(served, **files, size=1024, preset="best", seconds=0)
     assert "longer than this server's limit of 180 s: the run will be cut to end within it" in line
-    line = call_estimate(served, content=small["content"], style=small["style"], size=SMALL, preset="fast")
-    assert "limit" not in line
+    assert "limit" not in call_estimate(served, **files, size=SMALL, preset="fast", seconds=0)
+    # A time budget over the limit (gradio_client sends the page's default, 30 s) becomes the limit.
+    assert "(a 180 s time budget: this server's limit)" in call_estimate(served, **files, size=SMALL, seconds=3000)
 
 
 # ---------------------------------------------------------------- recipes and the command line
@@ -758,3 +759,41 @@ def test_the_requirements_install_gradio_with_its_mcp_extra():
         lines = (root / name).read_text().splitlines()
         (gradio,) = [Requirement(line) for line in lines if line.startswith("gradio")]
         assert gradio.extras == {"mcp"} and str(gradio.specifier) == "==6.31.0", name
+
+
+# ---------------------------------------------------------------- 6. the time limit
+
+
+@pytest.mark.slow
+def test_a_long_request_ends_within_the_time_limit_with_its_png(tmp_path, example_files):
+    """STYLE_TRANSFER_MAX_SECONDS: a run that would take minutes is re-planned as it goes and ends in
+    time with a PNG, saying so. (The issue's numbers, 20 s for best at 1024 px, are measured by hand:
+    see the README's settings table; here 8 s for best at 384 px keeps the test short.)"""
+    limit = 8.0
+    with served_app(
+        tmp_path, max_seconds=limit, **{k: v for k, v in LIMITS.items() if k != "max_input_bytes"}
+    ) as served:
+        estimate = served.runner.check(example_files[0], [example_files[1]], StyleConfig(size=384, preset="best"))
+        assert estimate.seconds > 3 * limit, "not a long request on this machine: the test proves nothing"
+        client = served.client()
+        # seconds=0: the preset's 300 steps, cut by the limit; the client's default (the page's 30 s
+        # budget) is cut to the limit before planning.
+        for seconds in (0, None):
+            start = time.monotonic()
+            job = client.submit(
+                handle_file(example_files[0]),
+                handle_file(example_files[1]),
+                size=384,
+                preset="best",
+                **({"seconds": seconds} if seconds is not None else {}),
+                api_name="/stylize",
+            )
+            image, progress, _, download = job.result(timeout=TIMEOUT)
+            took = time.monotonic() - start
+            print(f"time limit {limit:g} s, seconds={seconds}: the job took {took:.1f} s; {progress}")
+            assert took < limit * 1.25 + 1.0, f"the run took {took:.1f} s against a limit of {limit:g} s"
+            assert progress.startswith("**Done**")
+            assert max(Image.open(image).size) == 384
+            assert read_recipe(download)["config"]["preset"] == "best"
+            if seconds == 0:
+                assert "STYLE_TRANSFER_MAX_SECONDS" in progress, progress
