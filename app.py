@@ -13,7 +13,6 @@ import dataclasses
 import inspect
 import json
 import logging
-import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -24,11 +23,11 @@ import gradio_client.utils
 import pandas as pd
 import pydantic
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, config_from_recipe, read_recipe
 from style_transfer.errors import one_line
 from style_transfer.runner import CHART_COLUMNS, Runner, Update
+from style_transfer.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
 from style_transfer.settings import OperatorSettings
 from style_transfer.weights import UNTRAINED_WARNING
 
@@ -180,7 +179,7 @@ def _guard_file_inputs(demo: gr.Blocks) -> None:
     blocks = {block._id: block for fn in demo.fns.values() for block in fn.inputs}
     for block in blocks.values():
         if isinstance(block, (gr.Image, gr.File)):
-            role = names.get(block._id, "file")
+            role = names.get(block._id, "the file")
             block.data_model = _with_clear_message(block.data_model, role)
             block.async_move_resource_to_block_cache = _without_fetching(block, role)  # type: ignore[method-assign]
 
@@ -198,7 +197,8 @@ def _with_clear_message(model: Any, role: str) -> Any:
             try:
                 return super().model_validate(obj, *args, **kwargs)
             except pydantic.ValidationError:
-                raise gr.Error(f"{role} {expected}; got {_kind(obj)}", print_exception=False) from None
+                got = "a list holding something else" if many and isinstance(obj, list) else _kind(obj)
+                raise gr.Error(f"{role} {expected}; got {got}", print_exception=False) from None
 
     Checked.__name__ = Checked.__qualname__ = model.__name__
     return Checked
@@ -529,67 +529,6 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
         "app_kwargs": {"middleware": [Middleware(RequestBodyLimit, limit=max_request_bytes(settings))]},
         "mcp_server": True if mcp else None,
     }
-
-
-def max_request_bytes(settings: OperatorSettings) -> int:
-    """The largest request body: as many images as a request may use (content and the styles), base64-encoded
-    as an MCP client sends them inline (4/3 of their bytes), plus 1 MB for the rest."""
-    styles = settings.max_styles or {f.name: f for f in dataclasses.fields(settings)}["max_styles"].metadata["max"]
-    return (styles + 1) * settings.max_input_bytes * 4 // 3 + 1_000_000
-
-
-class RequestBodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes (413), or of unstated length (411), is
-    refused from its headers, before a byte of it is read.
-
-    Gradio's max_file_size bounds each file of an upload, not the upload: one request may carry
-    1,000 files. Its other routes read a whole JSON body into memory.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            length = headers.get(b"content-length")
-            if length is None and b"transfer-encoding" in headers:  # chunked: its size is known only once read
-                await _refuse(send, 411, "a request body must state its Content-Length")
-                return
-            if length is not None and int(length) > self.limit:
-                await _refuse(send, 413, f"request body over {self.limit:,} bytes")
-                return
-        await self.app(scope, receive, send)
-
-
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = message.encode()
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def remove_stale_files(folder: Path, older_than: float) -> int:
-    """Delete the files under ``folder`` unchanged for ``older_than`` s, and the folders left empty.
-
-    Gradio's delete_cache only ever deletes files its own process made (on its schedule, and
-    all of them when the server shuts down cleanly); what a process that crashed left stays for
-    good. At start-up these are deleted by the same rule as the schedule's: older than the age.
-    """
-    removed, deadline = 0, time.time() - older_than
-    if not folder.is_dir():
-        return 0
-    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):  # files before their folders
-        try:
-            if path.is_file() or path.is_symlink():
-                if path.lstat().st_mtime < deadline:
-                    path.unlink()
-                    removed += 1
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-        except OSError:  # gone meanwhile, or not ours to delete
-            continue
-    return removed
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,7 @@ import app
 from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, load_image, read_recipe
 from style_transfer.engine import MAX_STYLE_PIXELS
 from style_transfer.recipe import RECIPE_KEY
+from style_transfer.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
 from tests.bad_inputs import png_bytes
 from tests.served_app import SMALL, count_files, served_app, untrained_runner, wait_until, write_image
 from tests.test_cli import assert_one_line_error, cli, in_process
@@ -250,7 +251,7 @@ def test_an_upload_over_the_limit_is_refused_and_not_kept(served, small):
 
 def test_many_files_in_one_upload_are_refused_before_any_is_written(served, small):
     """max_file_size bounds each file; one request may carry 1,000 of them. The request's length decides first."""
-    limit = app.max_request_bytes(served.runner.settings)
+    limit = max_request_bytes(served.runner.settings)
     count = limit // UPLOAD_LIMIT + 2
     before = count_files(served.upload_dir)
     files = [("files", (f"part{i}.png", bytes(UPLOAD_LIMIT - 1000))) for i in range(count)]
@@ -314,7 +315,7 @@ def test_files_an_earlier_server_left_are_deleted_at_start(tmp_path):
     import os
 
     os.utime(old, (an_hour_ago, an_hour_ago))
-    assert app.remove_stale_files(folder, app.DELETE_CACHE[1]) == 1
+    assert remove_stale_files(folder, app.DELETE_CACHE[1]) == 1
     assert not old.exists() and not old.parent.exists(), "the stale file (and its emptied folder) stayed"
     assert recent.exists(), "a file younger than the cache age was deleted"
 
@@ -336,7 +337,7 @@ def test_main_cleans_the_upload_folder_and_launches_with_the_limits(monkeypatch,
     assert not stale.exists()
     assert launched["max_file_size"] == 12345
     (middleware,) = launched["app_kwargs"]["middleware"]
-    assert middleware.cls is app.RequestBodyLimit and middleware.kwargs["limit"] < 12345 * 100
+    assert middleware.cls is RequestBodyLimit and middleware.kwargs["limit"] < 12345 * 100
     assert launched["mcp_server"] is None  # off unless --mcp (or Gradio's GRADIO_MCP_SERVER)
 
 
@@ -797,3 +798,31 @@ def test_a_long_request_ends_within_the_time_limit_with_its_png(tmp_path, exampl
             assert read_recipe(download)["config"]["preset"] == "best"
             if seconds == 0:
                 assert "STYLE_TRANSFER_MAX_SECONDS" in progress, progress
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_footer_shows_and_an_upload_gets_its_estimate(app_server, tmp_path):
+    """Chromium uploads a photo through the page (the upload limits let a browser's request through)
+    and the estimate line answers from its header; Gradio's footer, with "Use via API", is visible."""
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    photo = write_image(tmp_path / "photo.png", 9, (96, 72))
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(app_server.url)
+            page.get_by_role("heading", name="Neural style transfer").wait_for()
+            footer = page.locator("footer").get_by_text("Use via API")
+            footer.wait_for()
+            assert footer.is_visible()
+            page.locator("#content input[type=file]").set_input_files(str(photo))
+            page.locator("#estimate").get_by_text("Estimate:").wait_for()
+            size = app.UI_DEFAULTS.size
+            assert (
+                f"{size}×{size * 3 // 4}" in page.locator("#estimate").inner_text()
+            )  # the photo's 4:3, from its header
+        finally:
+            browser.close()
