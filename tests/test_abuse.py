@@ -801,7 +801,7 @@ def test_a_long_request_ends_within_the_time_limit_with_its_png(tmp_path, exampl
 
 
 @pytest.mark.browser
-def test_in_a_browser_the_footer_shows_and_an_upload_gets_its_estimate(app_server, tmp_path):
+def test_in_a_browser_the_footer_shows_and_an_upload_gets_its_estimate(served, tmp_path):
     """Chromium uploads a photo through the page (the upload limits let a browser's request through)
     and the estimate line answers from its header; Gradio's footer, with "Use via API", is visible."""
     from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -813,7 +813,7 @@ def test_in_a_browser_the_footer_shows_and_an_upload_gets_its_estimate(app_serve
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
-            page.goto(app_server.url)
+            page.goto(served.url)  # this module's server: the session's app_server must not start in its temp dir
             page.get_by_role("heading", name="Neural style transfer").wait_for()
             footer = page.locator("footer").get_by_text("Use via API")
             footer.wait_for()
