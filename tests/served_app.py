@@ -101,6 +101,8 @@ def served_app(
     clean-up happen; ``served.demo.delete_cache`` is None when the app sets no schedule.
     ``settings`` are further operator settings (e.g. a small max_memory); the server is launched
     as main() launches it with those settings (upload limits). ``mcp`` serves the MCP tools too.
+    While two are open, use the one opened last: Gradio checks uploads against GRADIO_TEMP_DIR as it
+    is at the time of the request, so an outer server's uploads are refused meanwhile.
     """
     upload_dir, python_tmp, client_dir = root / "gradio", root / "tmp", root / "client"
     for directory in (upload_dir, python_tmp, client_dir):

@@ -697,8 +697,7 @@ def test_every_stylize_parameter_is_described_for_the_api_and_mcp(served):
     assert returns
 
 
-@pytest.fixture(scope="module")
-def mcp_served(tmp_path_factory):
+def needs_mcp() -> None:
     import os
 
     if os.environ.get("CI"):
@@ -707,25 +706,32 @@ def mcp_served(tmp_path_factory):
         pytest.importorskip(
             "mcp", reason="gradio[mcp] is not installed in this environment (pip install -r requirements.txt)"
         )
-    with served_app(tmp_path_factory.mktemp("mcp"), queue_size=4, concurrency=1, mcp=True, **LIMITS) as served:
-        yield served
 
 
-def test_mcp_lists_stylize_as_a_tool_with_its_parameters(mcp_served):
-    response = httpx.get(f"{mcp_served.url}gradio_api/mcp/schema", timeout=TIMEOUT)
-    response.raise_for_status()
-    (tool,) = response.json()
-    assert tool["name"] == "stylize" and tool["meta"]["endpoint_name"] == "stylize"
-    schema = tool["inputSchema"]
-    assert list(schema["properties"]) == list(app.API_PARAMETERS)
-    assert schema["required"] == ["content", "style"]
-    assert "uploaded to this app" in schema["properties"]["content"]["description"]
-    assert schema["properties"]["content"]["type"] == "string"  # Gradio's MCP layer takes files as URLs
+def test_mcp_serves_stylize_as_a_tool_through_the_queue(tmp_path, run_recorder):
+    """The tool list (Gradio's schema route), then a real MCP session (streamable HTTP, loopback):
+    images as data: URLs run to the final frame (Gradio's MCP layer returns only the last of a
+    generator's frames), through the queue; a URL to fetch is refused. Its own server, closed at
+    the end: a server's upload folder is the GRADIO_TEMP_DIR of the latest one started."""
+    needs_mcp()
+    with served_app(tmp_path, queue_size=4, concurrency=1, mcp=True, **LIMITS) as served:
+        response = httpx.get(f"{served.url}gradio_api/mcp/schema", timeout=TIMEOUT)
+        response.raise_for_status()
+        (tool,) = response.json()
+        assert tool["name"] == "stylize" and tool["meta"]["endpoint_name"] == "stylize"
+        schema = tool["inputSchema"]
+        assert list(schema["properties"]) == list(app.API_PARAMETERS)
+        assert schema["required"] == ["content", "style"]
+        assert "uploaded to this app" in schema["properties"]["content"]["description"]
+        assert schema["properties"]["content"]["type"] == "string"  # Gradio's MCP layer takes files as URLs
+        done, refused = mcp_calls(f"{served.url}gradio_api/mcp/")
+    assert not done.isError, done.content
+    assert "**Done**" in done.content[0].text and len(run_recorder.runs) == 1
+    assert refused.isError and "does not download files from URLs" in refused.content[0].text
 
 
-def test_an_mcp_tool_call_runs_through_the_queue_and_refuses_urls(mcp_served, run_recorder):
-    """A real MCP session (streamable HTTP, loopback): images as data: URLs run to the final frame
-    (Gradio's MCP layer returns only the last of a generator's frames); a URL to fetch is refused."""
+def mcp_calls(url: str) -> tuple[Any, Any]:
+    """Two calls of the stylize tool in one MCP session: a small run, and one with a URL to fetch."""
     import asyncio
     import base64
 
@@ -735,10 +741,7 @@ def test_an_mcp_tool_call_runs_through_the_queue_and_refuses_urls(mcp_served, ru
     image = "data:image/png;base64," + base64.b64encode(png_file(4)).decode()
 
     async def calls() -> tuple[Any, Any]:
-        async with (
-            streamable_http_client(f"{mcp_served.url}gradio_api/mcp/") as (read, write, _),
-            ClientSession(read, write) as session,
-        ):
+        async with streamable_http_client(url) as (read, write, _), ClientSession(read, write) as session:
             await session.initialize()
             done = await session.call_tool(
                 "stylize", {"content": image, "style": image, "size": SMALL, "preset": "fast", "steps": 2}
@@ -746,10 +749,7 @@ def test_an_mcp_tool_call_runs_through_the_queue_and_refuses_urls(mcp_served, ru
             refused = await session.call_tool("stylize", {"content": "https://example.com/a.png", "style": image})
             return done, refused
 
-    done, refused = asyncio.run(calls())
-    assert not done.isError, done.content
-    assert "**Done**" in done.content[0].text and len(run_recorder.runs) == 1
-    assert refused.isError and "does not download files from URLs" in refused.content[0].text
+    return asyncio.run(calls())
 
 
 def test_the_requirements_install_gradio_with_its_mcp_extra():
