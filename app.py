@@ -13,20 +13,26 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import gradio_client.utils
 import pandas as pd
+import pydantic
+from starlette.middleware import Middleware
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, config_from_recipe, read_recipe
 from style_transfer.errors import one_line
-from style_transfer.image import upright_size
 from style_transfer.runner import CHART_COLUMNS, Runner, Update
+from style_transfer.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
 from style_transfer.settings import OperatorSettings
 from style_transfer.weights import UNTRAINED_WARNING
 from ui_results import EARLIER_RESULT, LastRun, frame_caption, frame_file_name, frame_png, load_pairs, refine_size
+
+log = logging.getLogger("app")
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 PAIRS_FILE = EXAMPLES_DIR / "pairs.json"  # the example pairs (title, content, style and an optional result)
@@ -88,7 +94,6 @@ CSS = """
 #pairs td img { width: 100%; height: 100%; object-fit: cover; border-radius: 4px; }
 #presets .thumbnail-item { cursor: pointer; }
 #result img { width: 100%; height: 100%; object-fit: contain; }  /* early, small frames fill the box */
-footer { visibility: hidden; }
 """
 
 
@@ -117,15 +122,20 @@ def _control(name: str) -> gr.components.Component:
     return gr.Number(default, minimum=meta["min"], maximum=meta["max"], precision=0 if is_int else None, **common)
 
 
-def request_config(named: dict[str, Any]) -> StyleConfig:
+def request_config(named: dict[str, Any], max_seconds: float = 0.0) -> StyleConfig:
     """The StyleConfig of a request's values (None: the page's default).
 
     The page's default is a time budget, but a request that names a preset or a step count
     and no budget (an API client asking for "fast") gets the preset's steps, as before budgets.
+    A budget over the operator's time limit (``max_seconds``, 0: none) becomes the limit: the
+    page's default budget, which gradio_client also sends, must work on a server with a shorter limit.
     """
     explicit_length = named.get("preset") is not None or named.get("steps") is not None
     base = StyleConfig() if explicit_length and named.get("seconds") is None else UI_DEFAULTS
-    return StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
+    config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
+    if max_seconds and config.budgeted and config.seconds > max_seconds:
+        config = config.replace(seconds=max_seconds)
+    return config
 
 
 def _blend_text(blend: Sequence[float]) -> str:
@@ -136,8 +146,10 @@ def _file_path(payload: Any, role: str) -> str:
     """The server-side path of an uploaded file (the events skip Gradio's preprocessing)."""
     if isinstance(payload, dict):
         payload = payload.get("path")
-    if not payload:
+    if payload is None or payload == "":
         raise StyleTransferError(f"add a {role} first (upload one or pick an example)")
+    if not isinstance(payload, str):
+        raise StyleTransferError(f"the {role} {_NOT_A_FILE}; got {_kind(payload)}")
     # With preprocess=False Gradio does not check that a payload's path was uploaded: a client
     # could name any file on the server. Accept only files inside Gradio's upload folder.
     path = Path(str(payload)).resolve()
@@ -147,8 +159,93 @@ def _file_path(payload: Any, role: str) -> str:
 
 
 def _style_paths(style: Any, more_styles: Any) -> list[str]:
-    extra = more_styles if isinstance(more_styles, list) else [more_styles] if more_styles else []
+    if more_styles is not None and not isinstance(more_styles, list):
+        raise StyleTransferError(f"{EXTRA_STYLES} must be a list of uploaded image files; got {_kind(more_styles)}")
+    extra = more_styles or []
     return [_file_path(style, "style image")] + [_file_path(p, f"style image {i + 2}") for i, p in enumerate(extra)]
+
+
+_NOT_A_FILE = 'must be an image file uploaded to this app (gradio_client: handle_file("photo.jpg"))'
+
+
+def _kind(value: Any) -> str:
+    """What a client sent, in a word or two, for a message (never the value itself)."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    return next((word for kind, word in kinds.items() if isinstance(value, kind)), type(value).__name__)
+
+
+def _guard_file_inputs(demo: gr.Blocks) -> None:
+    """Every file input of the app's events: a payload of the wrong shape gets a message that says so,
+    and a URL is never fetched.
+
+    Gradio checks a file payload's shape before any event function runs (even with
+    preprocess=False), and raises an error whose text it does not show: the client got
+    {"error": null}. It also downloads a payload naming an http(s) URL, with no size limit
+    (max_file_size bounds uploads only). Both happen in the component, so both are changed there.
+    """
+    names: dict[int, str] = {}
+    for fn in demo.fns.values():
+        if fn.api_name == "stylize":
+            names |= {block._id: name for block, name in zip(fn.inputs, API_PARAMETERS)}
+    blocks = {block._id: block for fn in demo.fns.values() for block in fn.inputs}
+    for block in blocks.values():
+        if isinstance(block, (gr.Image, gr.File)):
+            role = names.get(block._id, "the file")
+            block.data_model = _with_clear_message(block.data_model, role)
+            block.async_move_resource_to_block_cache = _without_fetching(block, role)  # type: ignore[method-assign]
+
+
+def _with_clear_message(model: Any, role: str) -> Any:
+    """``model`` (a component's payload model) raising gr.Error with a message instead of pydantic's."""
+    many = issubclass(model, gr.data_classes.GradioRootModel)
+    expected = "must be a list of image files uploaded to this app" if many else _NOT_A_FILE
+
+    class Checked(model):  # same fields and schema: the API's description does not change
+        __doc__ = model.__doc__
+
+        @classmethod
+        def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().model_validate(obj, *args, **kwargs)
+            except pydantic.ValidationError:
+                got = "a list holding something else" if many and isinstance(obj, list) else _kind(obj)
+                raise gr.Error(f"{role} {expected}; got {got}", print_exception=False) from None
+
+    Checked.__name__ = Checked.__qualname__ = model.__name__
+    return Checked
+
+
+def _without_fetching(block: Any, role: str) -> Callable[..., Any]:
+    """The component's cache mover, refusing URLs: a file must be uploaded (bounded by max_file_size).
+
+    A URL of a file already uploaded here (``.../gradio_api/file=<path in the upload folder>``,
+    what an MCP client's upload tool hands back) stands for that file and is not fetched.
+    """
+    move = block.async_move_resource_to_block_cache
+
+    async def move_uploads_only(url_or_file_path: Any) -> str | None:
+        if isinstance(url_or_file_path, str) and gradio_client.utils.is_http_url_like(url_or_file_path):
+            uploaded = _uploaded_file_of_url(url_or_file_path)
+            if uploaded is None:
+                raise gr.Error(
+                    f"{role}: this app does not download files from URLs; upload the file instead "
+                    "(gradio_client: handle_file with a local path)",
+                    print_exception=False,
+                )
+            url_or_file_path = uploaded
+        return await move(url_or_file_path)
+
+    return move_uploads_only
+
+
+def _uploaded_file_of_url(url: str) -> str | None:
+    """The uploaded file a ``/gradio_api/file=`` URL names, or None if it names anything else."""
+    _, marker, rest = urllib.parse.urlsplit(url).path.partition("/gradio_api/file=")
+    if not marker:
+        return None
+    path = Path(urllib.parse.unquote(rest)).resolve()
+    upload_folder = Path(gr.utils.get_upload_folder()).resolve()
+    return str(path) if path.is_relative_to(upload_folder) and path.is_file() else None
 
 
 # ---------------------------------------------------------------- the run
@@ -204,7 +301,7 @@ def _stylize_event(runner: Runner, keeper: gr.components.Component) -> Callable[
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
         named = dict(zip(STYLIZE_PARAMETERS, values))
         try:
-            config = request_config(named)
+            config = request_config(named, runner.settings.max_seconds)
             content = _file_path(named.get("content"), "content photo")
             styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES))
             init = _file_path(named["init_image"], "start image") if named.get("init_image") else None
@@ -219,6 +316,8 @@ def _stylize_event(runner: Runner, keeper: gr.components.Component) -> Callable[
         for index, name in enumerate(STYLIZE_PARAMETERS)
     ]
     stylize_event.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    stylize_event.__doc__ = _stylize_doc()
+    stylize_event.__name__ = stylize_event.__qualname__ = "stylize"  # the MCP tool's name
     return stylize_event
 
 
@@ -234,7 +333,7 @@ def _resume_event(runner: Runner, keeper: gr.components.Component, refine: bool)
             if not isinstance(last_run, LastRun):
                 raise StyleTransferError("run once first: Continue and Refine start from the last result")
             size = refine_size(last_run.size, runner.settings.max_size) if refine else last_run.size
-            config = request_config(dict(zip(API_PARAMETERS, settings))).replace(size=size)
+            config = request_config(dict(zip(API_PARAMETERS, settings)), runner.settings.max_seconds).replace(size=size)
             async for outputs in _stream(runner, keeper, last_run.content, list(last_run.styles), config, last_run.png):
                 yield outputs
         except StyleTransferError as error:
@@ -297,25 +396,66 @@ def pick_pair(index: int) -> tuple[Any, ...]:
     return pair.content, pair.style, gr.update(visible="hidden"), compare, hidden, hidden
 
 
+def _stylize_doc() -> str:
+    """/stylize's docstring: Gradio's API page and MCP tool schema take each parameter's description
+    from its ``Args:`` line (the settings' from StyleConfig's help)."""
+    files = {
+        "content": "the photo to repaint: a JPEG, PNG, WebP, GIF, BMP or TIFF file uploaded to this app "
+        "(gradio_client: handle_file(path); MCP: a data: URL, or the URL of a file uploaded here)",
+        "style": "the painting whose manner to copy: an image file, given as content is",
+        EXTRA_STYLES: "more style images (a list of files, given as content is), blended with style by style_blend",
+        "init_image": "a finished result (its PNG) to start from instead of the photo: the same size continues "
+        "it, a larger size refines it; the new recipe records it as the parent",
+    }
+    args = [
+        f"    {name}: {files[name] if name in files else FIELDS[name].metadata['help']}" for name in STYLIZE_PARAMETERS
+    ]
+    return "\n".join(
+        [
+            "Stylise a photo in the manner of a painting (Gatys et al.), streaming a frame about once a second.",
+            "",
+            "Args:",
+            *args,
+            "",
+            "Returns:",
+            "    the picture, the progress text, the loss chart and, on the last frame, the PNG with its recipe",
+            "    and an animated WebP timelapse of the run",
+        ]
+    )
+
+
 # ---------------------------------------------------------------- UI helpers
 
 
 def estimate_text(runner: Runner, *values: Any) -> str:
-    """The pre-run estimate for the current inputs, or what is missing or wrong."""
+    """The pre-run estimate for the current inputs, or what is missing or wrong.
+
+    Wired to every control's change without the queue (the page's line must not wait behind
+    runs), so anyone can call it at any rate: it reads image headers only (Runner.check), a
+    bounded amount of work per call, and any failure is a line of text, never an error.
+    """
     named = dict(zip(API_PARAMETERS, values))
     if not named.get("content"):
         return NO_ESTIMATE
     try:
-        config = request_config(named)
-        size = upright_size(_file_path(named.get("content"), "content photo"))
-        estimate = runner.estimate(config, size)
+        config = request_config(named, runner.settings.max_seconds)
+        content = _file_path(named.get("content"), "content photo")
+        styles = _style_paths(named.get("style"), named.get(EXTRA_STYLES)) if named.get("style") else []
+        asked = request_config(named).seconds
+        estimate = runner.check(content, styles, config)
     except StyleTransferError as error:
         return f"⚠️ {error}"
-    except OSError:
-        return "⚠️ the content photo cannot be read as an image"
+    except Exception:  # a bug, not the input: logged, and the page keeps working
+        log.exception("estimate failed")
+        return "⚠️ no estimate for these inputs"
     sizes = " → ".join(f"{w}×{h}" for (w, h), _ in estimate.plan)
-    budget = f" (a {config.seconds:g} s time budget)" if config.budgeted else ""
-    return f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
+    cut = ": this server's limit" if config.budgeted and asked > config.seconds else ""
+    budget = f" (a {config.seconds:g} s time budget{cut})" if config.budgeted else ""
+    line = f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
+    if runner.over_time_limit(estimate):
+        limit = runner.settings.max_seconds
+        line += f" · longer than this server's limit of {limit:g} s: the run will be cut to end within it"
+    return line
 
 
 def settings_from_recipe(recipe_file: Any) -> list[Any]:
@@ -351,7 +491,12 @@ def build_demo(runner: Runner) -> gr.Blocks:
         _untrained_banner(runner.weights)
         _layout(runner)
     # max_size: waiting + running jobs; beyond it visitors are told at once that the queue is full.
-    return demo.queue(max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency)
+    # api_open=False: a queued event (/stylize) cannot be run by a direct POST to /gradio_api/run/...,
+    # which would skip the queue's size and concurrency limits.
+    _guard_file_inputs(demo)
+    return demo.queue(
+        max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
+    )
 
 
 def _layout(runner: Runner) -> None:
@@ -583,23 +728,42 @@ def _pick_preset(selection: gr.SelectData) -> str:
 # ---------------------------------------------------------------- launching
 
 
-def launch_options() -> dict[str, Any]:
-    """What main() passes to launch() besides --share; tests launch with the same look."""
-    return {"theme": THEME, "css": CSS, "allowed_paths": [str(EXAMPLES_DIR)]}
+def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) -> dict[str, Any]:
+    """What main() passes to launch() besides --share; tests launch with the same options.
+
+    ``settings`` bound the uploads (default: OperatorSettings' defaults); ``mcp`` also serves
+    /stylize as an MCP tool (off: Gradio's GRADIO_MCP_SERVER variable decides).
+    """
+    settings = settings or OperatorSettings()
+    return {
+        "theme": THEME,
+        "css": CSS,
+        "allowed_paths": [str(EXAMPLES_DIR)],
+        "max_file_size": settings.max_input_bytes,  # Gradio refuses a larger uploaded file (413) and deletes it
+        "app_kwargs": {"middleware": [Middleware(RequestBodyLimit, limit=max_request_bytes(settings))]},
+        "mcp_server": True if mcp else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--share", action="store_true", help="also serve through a temporary public gradio.live link")
+    parser.add_argument(
+        "--mcp", action="store_true", help="also serve /stylize as an MCP tool at /gradio_api/mcp (gradio[mcp])"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         runner = Runner(OperatorSettings.from_env())  # loads the network: no request waits for it
     except StyleTransferError as error:  # a bad setting or unobtainable weights: one line, no traceback
         raise SystemExit(f"error: {one_line(error, 2000)}") from None
+    upload_folder = Path(gr.utils.get_upload_folder())
+    removed = remove_stale_files(upload_folder, DELETE_CACHE[1])
+    if removed:
+        log.info("deleted %d file(s) an earlier server left in %s", removed, upload_folder)
     demo = build_demo(runner)
     # Host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, default 127.0.0.1:7860 (Gradio reads them).
-    demo.launch(share=args.share, **launch_options())
+    demo.launch(share=args.share, **launch_options(runner.settings, mcp=args.mcp))
 
 
 if __name__ == "__main__":

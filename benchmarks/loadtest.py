@@ -73,7 +73,7 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
         server_port=port,
         quiet=True,
         ssr_mode=False,
-        **app.launch_options(),
+        **app.launch_options(runner.settings),  # the upload limits main() launches with
     )
     print("READY", flush=True)
     stdin_closed = threading.Event()

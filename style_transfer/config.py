@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -176,7 +177,7 @@ def _parse_weights(raw: Any) -> tuple[float, ...]:
         return tuple(float(item) for item in items)
     except (TypeError, ValueError):
         raise StyleTransferError(
-            f"blend weights must be numbers separated by commas (e.g. 2, 1), got {raw!r}"
+            f"blend weights must be numbers separated by commas (e.g. 2, 1), got {_shown(raw)}"
         ) from None
 
 
@@ -190,26 +191,36 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, expected):
-        raise StyleTransferError(f"{f.name} must be a {expected.__name__}, got {value!r}")
+        raise StyleTransferError(f"{f.name} must be a {expected.__name__}, got {_shown(value)}")
     if isinstance(value, tuple):
         _validate_items(f.name, value, meta.get("choices"))
         return
     if "choices" in meta and value not in meta["choices"]:
-        raise StyleTransferError(f"{f.name} must be one of {', '.join(meta['choices'])}; got {value!r}")
+        raise StyleTransferError(f"{f.name} must be one of {', '.join(meta['choices'])}; got {_shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise StyleTransferError(f"{f.name} must be a finite number, got {value}")
+        raise StyleTransferError(f"{f.name} must be a finite number, got {_shown(value)}")
     if "min" in meta and not meta["min"] <= value <= meta["max"]:
-        raise StyleTransferError(f"{f.name} is {value}; it must be between {meta['min']} and {meta['max']}")
+        raise StyleTransferError(f"{f.name} is {_shown(value)}; it must be between {meta['min']} and {meta['max']}")
 
 
 def _validate_items(name: str, items: tuple, choices: tuple | None) -> None:
     for item in items:
         if choices is not None and item not in choices:
-            raise StyleTransferError(f"{name}: {item!r} is not a VGG19 conv layer (e.g. block4_conv2)")
+            raise StyleTransferError(f"{name}: {_shown(item)} is not a VGG19 conv layer (e.g. block4_conv2)")
         if choices is None and not _is_weight(item):
-            raise StyleTransferError(f"{name} must be non-negative finite numbers, got {item!r}")
+            raise StyleTransferError(f"{name} must be non-negative finite numbers, got {_shown(item)}")
     if choices is None and items and sum(items) <= 0:
         raise StyleTransferError(f"{name} must not be all zero")
+    if choices is None and not math.isfinite(sum(items)):  # e.g. 1e308, 1e308: each finite, the sum is not
+        raise StyleTransferError(f"{name} must add up to a finite number; use smaller weights (e.g. 2, 1)")
+
+
+def _shown(value: Any) -> str:
+    """A request's value, short enough for a one-line message however long or deep it is."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:  # an int too long to convert to text
+        return f"a {type(value).__name__} too long to show"
 
 
 def _is_weight(item: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -15,6 +16,13 @@ from .errors import StyleTransferError, one_line
 
 MIN_SIDE = 16  # VGG19 pools four times before block5; smaller maps vanish
 MAX_ASPECT = 16.0
+# The formats an input may be in: those whose Pillow plugin reads only the header when opening, so
+# the size limits are checked before any pixel is decoded. Left out on purpose: ICO/CUR and ICNS
+# (Pillow decodes the icon, a PNG inside it included, while opening: an ICO whose directory says
+# 256x256 can hold a 12000x12000 PNG), and every rarer format (less-used decoders, more to go wrong).
+# JPEG covers MPO, the multi-picture JPEG some phones write.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+FORMAT_NAMES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
 
@@ -30,24 +38,11 @@ def load_image(
     if isinstance(source, Image.Image):
         return to_rgb(_checked(source, role, max_megapixels))
     data = _read_bytes(source, role, max_bytes)
+    opened = open_header(data, role, max_megapixels)
     try:
-        with warnings.catch_warnings():
-            # Pillow warns above ~89 MP; our own header check below decides instead. Its hard
-            # refusal above ~179 MP stays as a backstop (the config caps the limit below it).
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data))
-            _checked(opened, role, max_megapixels)
-            opened.seek(0)
-            opened.load()
-    except StyleTransferError:
-        raise
-    except Image.DecompressionBombError:
-        raise StyleTransferError(
-            f"{role} would decode to a huge number of pixels; the limit is {max_megapixels:g} megapixels"
-        ) from None
-    except UnidentifiedImageError:
-        raise StyleTransferError(f"{role} is not an image file Pillow can read (JPEG, PNG, WebP, GIF, ...)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        opened.seek(0)
+        opened.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
         raise StyleTransferError(f"{role} is damaged or truncated ({one_line(error, 120)})") from None
     return to_rgb(opened)
 
@@ -56,12 +51,7 @@ def _read_bytes(source: str | os.PathLike | bytes | BinaryIO, role: str, max_byt
     if isinstance(source, bytes):
         data = source
     elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise StyleTransferError(f"{role} file not found: {path}")
-        if path.stat().st_size > max_bytes:
-            raise StyleTransferError(f"{role} file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}")
-        data = path.read_bytes()
+        data = _checked_file(source, role, max_bytes).read_bytes()
     else:
         data = source.read(max_bytes + 1)
     if not data:
@@ -69,6 +59,18 @@ def _read_bytes(source: str | os.PathLike | bytes | BinaryIO, role: str, max_byt
     if len(data) > max_bytes:
         raise StyleTransferError(f"{role} file is over {max_bytes:,} bytes; the limit is {max_bytes:,}")
     return data
+
+
+def _checked_file(source: str | os.PathLike, role: str, max_bytes: int) -> Path:
+    path = Path(source)
+    if not path.is_file():
+        raise StyleTransferError(f"{role} file not found: {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise StyleTransferError(f"{role} file is {size:,} bytes; the limit is {max_bytes:,}")
+    if not size:
+        raise StyleTransferError(f"{role} file is empty (0 bytes)")
+    return path
 
 
 def _checked(image: Image.Image, role: str, max_megapixels: float) -> Image.Image:
@@ -89,12 +91,53 @@ def _checked(image: Image.Image, role: str, max_megapixels: float) -> Image.Imag
     return image
 
 
-def upright_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(w, h) of an image file as it will be shown, EXIF rotation included, from its header alone."""
-    with Image.open(path) as image:
+def open_header(data: bytes | Path, role: str = "image", max_megapixels: float = 40.0) -> Image.Image:
+    """``data`` (bytes, or a file already checked) opened as an image of an accepted format, its
+    size checked; no pixel decoded yet. Pillow reads a file only as far as the header needs.
+
+    Every failure, including what Pillow's parsers raise on a hostile header (a zTXt chunk that
+    inflates past Pillow's text limit raises ValueError), becomes a StyleTransferError.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above ~89 MP; our own header check decides instead. Its hard refusal
+            # above ~179 MP stays as a backstop (the settings cap the limit below it).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data, formats=ACCEPTED_FORMATS)
+    except Image.DecompressionBombError:
+        raise StyleTransferError(
+            f"{role} would decode to a huge number of pixels; the limit is {max_megapixels:g} megapixels"
+        ) from None
+    except UnidentifiedImageError:
+        raise StyleTransferError(f"{role} is not an image file this app reads ({FORMAT_NAMES})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise StyleTransferError(f"{role} is damaged or truncated ({one_line(error, 120)})") from None
+    try:
+        return _checked(opened, role, max_megapixels)
+    except StyleTransferError:
+        opened.close()
+        raise
+
+
+def upright_size(
+    source: str | os.PathLike | bytes, role: str = "image", max_megapixels: float = 40.0, max_bytes: int = 30_000_000
+) -> tuple[int, int]:
+    """(w, h) of an image file as it will be shown, EXIF rotation included, from its header alone.
+
+    The same checks as load_image (bytes, format, megapixels, sides) but no pixel is decoded:
+    cheap enough to run on every change of the app's controls. An orientation stored where
+    only decoding would find it (a PNG's eXIf chunk after its pixels) counts as upright.
+    """
+    data = _read_bytes(source, role, max_bytes) if isinstance(source, bytes) else _checked_file(source, role, max_bytes)
+    with open_header(data, role, max_megapixels) as image:
+        try:
+            # Image.getexif, not the plugin's: PngImageFile.getexif() decodes the whole image to look
+            # for an eXIf chunk after the pixels; the base method reads what the header gave.
+            orientation = Image.Image.getexif(image).get(ExifTags.Base.Orientation, 1)
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, TypeError, KeyError):
+            orientation = 1  # unreadable EXIF: load_image would not rotate either
         width, height = image.size
-        rotated = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)  # the transposing ones
-    return (height, width) if rotated else (width, height)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)  # the transposing ones
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -92,7 +92,9 @@ def trim_to_time(
     """``remaining`` (its first scale already set up, with the steps it has left) cut to fit ``seconds``.
 
     Every scale's steps shrink by one factor, at least one step stays at the output size and
-    scales left with no steps go. An empty plan means: no time for even that, finish now.
+    scales left with no steps go. When even one step at the output size does not fit, the time
+    left goes to the current scale alone (the run then ends by upscaling its result); an empty
+    plan means: no time for another step at all, finish now.
     """
 
     def need(plan: Plan) -> float:
@@ -106,8 +108,10 @@ def trim_to_time(
 
     if need(remaining) <= seconds:
         return remaining
-    if need(shrunk(0.0)) > seconds:
-        return []
+    if need(shrunk(0.0)) > seconds:  # not even one step at the output size: spend the time where we are
+        current = remaining[0]
+        steps = min(current.steps, math.floor(seconds / step_cost(current))) if seconds > 0 else 0
+        return [Scale(current.size, steps)] if steps > 0 else []
     low, high = 0.0, 1.0  # need(shrunk(f)) grows with f: bisect for the largest factor that fits
     for _ in range(20):
         middle = (low + high) / 2

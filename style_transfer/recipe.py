@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import struct
 import tomllib
 from collections.abc import Sequence
 from importlib import metadata
@@ -21,7 +22,8 @@ from xml.sax.saxutils import escape, unescape
 from PIL import Image, PngImagePlugin
 
 from .config import StyleConfig
-from .errors import StyleTransferError
+from .errors import StyleTransferError, one_line
+from .image import ACCEPTED_FORMATS
 from .weights import WeightsInfo
 
 RECIPE_KEY = "style_transfer_recipe"
@@ -148,10 +150,11 @@ def read_recipe(source: str | os.PathLike | BinaryIO | Image.Image) -> dict[str,
         if isinstance(source, Image.Image):
             text = _recipe_text(source)
         else:
-            with Image.open(source) as image:  # reads the header and metadata, not the pixels
+            # Only formats whose header is read without decoding (not an ICO holding a huge PNG).
+            with Image.open(source, formats=ACCEPTED_FORMATS) as image:  # the header and metadata only
                 text = _recipe_text(image)
-    except (OSError, ValueError) as error:
-        raise StyleTransferError(f"could not open the recipe image: {error}") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:
+        raise StyleTransferError(f"could not open the recipe image: {one_line(error, 200)}") from None
     if not text:
         raise StyleTransferError("this image carries no style-transfer recipe (was it saved as PNG by this tool?)")
     if not isinstance(text, str) or len(text) > MAX_RECIPE_CHARS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import shutil
 import tempfile
 import threading
@@ -22,9 +23,9 @@ from typing import Any
 from PIL import Image
 
 from .config import StyleConfig
-from .engine import Frame, calibrate, stylize, warm_up
-from .estimate import RunEstimate, estimate_run
-from .image import ImageSource
+from .engine import Frame, calibrate, check_output_size, stylize, warm_up
+from .estimate import RunEstimate, check_request, estimate_run
+from .image import ImageSource, upright_size
 from .recipe import save_png
 from .settings import OperatorSettings
 from .timelapse import FrameKeeper, KeptFrame, write_timelapse
@@ -124,6 +125,32 @@ class Runner:
         return estimate_run(
             config, content_size, style_sizes, self.settings.precision, self.cost, self.settings.max_steps
         )
+
+    def check(
+        self, content: str | os.PathLike, styles: Sequence[str | os.PathLike], config: StyleConfig
+    ) -> RunEstimate:
+        """The estimate for these image files, or the StyleTransferError a run would raise on them.
+
+        The run's own checks (file limits, the operator's caps, memory with the style images at
+        their scaled size) from the files' headers alone: no pixel is decoded, so it is cheap
+        enough for every change of the page's controls. No style yet: one the size of the content.
+        """
+        check_request(config, max(len(styles), 1), self.settings)  # before any file is read
+        limits: dict[str, Any] = {
+            "max_megapixels": self.settings.max_input_megapixels,
+            "max_bytes": self.settings.max_input_bytes,
+        }
+        content_size = upright_size(content, "content image", **limits)
+        roles = ["style image"] if len(styles) == 1 else [f"style image {i + 1}" for i in range(len(styles))]
+        style_sizes = [upright_size(path, role, **limits) for path, role in zip(styles, roles)]
+        estimate = self.estimate(config, content_size, style_sizes)
+        check_output_size(estimate.plan)
+        check_request(config, max(len(styles), 1), self.settings, estimate.plan, estimate.peak_memory_bytes)
+        return estimate
+
+    def over_time_limit(self, estimate: RunEstimate) -> bool:
+        """Whether the operator's time limit will cut a run of this estimate short (it is re-planned to fit)."""
+        return bool(self.settings.max_seconds) and estimate.seconds > self.settings.max_seconds
 
     async def run(
         self,

@@ -75,6 +75,7 @@ class Served:
     upload_dir: Path  # GRADIO_TEMP_DIR: uploads and Gradio's cache
     python_tmp: Path  # tempfile.gettempdir() while the server runs
     client_dir: Path  # where gradio_client downloads outputs (kept apart from the server's dirs)
+    runner: Any = None  # the Runner it serves (its settings, its run counts)
 
     def client(self) -> Any:
         from gradio_client import Client
@@ -87,12 +88,21 @@ class Served:
 
 @contextmanager
 def served_app(
-    root: Path, queue_size: int = 4, concurrency: int = 1, delete_cache: tuple[int, int] | None = None
+    root: Path,
+    queue_size: int = 4,
+    concurrency: int = 1,
+    delete_cache: tuple[int, int] | None = None,
+    mcp: bool = False,
+    **settings: Any,
 ) -> Iterator[Served]:
     """app.py's demo launched in this process on loopback; closed (and its cache deleted) on exit.
 
     ``delete_cache`` replaces the app's schedule with a short one, so a test can watch the
     clean-up happen; ``served.demo.delete_cache`` is None when the app sets no schedule.
+    ``settings`` are further operator settings (e.g. a small max_memory); the server is launched
+    as main() launches it with those settings (upload limits). ``mcp`` serves the MCP tools too.
+    While two are open, use the one opened last: Gradio checks uploads against GRADIO_TEMP_DIR as it
+    is at the time of the request, so an outer server's uploads are refused meanwhile.
     """
     upload_dir, python_tmp, client_dir = root / "gradio", root / "tmp", root / "client"
     for directory in (upload_dir, python_tmp, client_dir):
@@ -103,10 +113,11 @@ def served_app(
         patch.setattr(tempfile, "tempdir", str(python_tmp))
         import app
 
-        demo = app.build_demo(untrained_runner(queue_size=queue_size, concurrency=concurrency))
-        # Launch as main() does (theme, css, allowed paths, cache policy). delete_cache is a
-        # gr.Blocks() setting read at launch, so it is set on the demo, not passed to launch().
-        options = dict(app.launch_options()) if hasattr(app, "launch_options") else {}
+        runner = untrained_runner(queue_size=queue_size, concurrency=concurrency, **settings)
+        demo = app.build_demo(runner)
+        # Launch as main() does (theme, css, allowed paths, upload limits, cache policy). delete_cache
+        # is a gr.Blocks() setting read at launch, so it is set on the demo, not passed to launch().
+        options = dict(app.launch_options(runner.settings, mcp=mcp)) if hasattr(app, "launch_options") else {}
         demo.delete_cache = delete_cache or options.pop("delete_cache", None) or demo.delete_cache
         options.pop("delete_cache", None)
         port = free_port()
@@ -119,7 +130,7 @@ def served_app(
             **options,
         )
         try:
-            yield Served(demo, f"http://127.0.0.1:{port}/", root, upload_dir, python_tmp, client_dir)
+            yield Served(demo, f"http://127.0.0.1:{port}/", root, upload_dir, python_tmp, client_dir, runner)
         finally:
             demo.close()
 
@@ -143,6 +154,7 @@ class RunRecorder:
         self.lock = threading.Lock()
         self.runs: list[RunRecord] = []
         self.active = 0
+        self.most_active = 0  # the most runs ever computing at the same moment
 
     def wrap(self, real_run: Callable[..., Generator[Any, None, None]]) -> Callable[..., Iterator[Any]]:
         def recorded_run(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -150,12 +162,15 @@ class RunRecorder:
             with self.lock:
                 self.runs.append(record)
                 self.active += 1
+                self.most_active = max(self.most_active, self.active)
             frames = real_run(*args, **kwargs)
             try:
                 for frame in frames:
                     record.steps.append(time.monotonic())
                     yield frame
-                record.finished = True
+                    # Its last step, not merely the generator's end: a stopped run now returns
+                    # normally (the engine checks its stop flag), having never reached its last frame.
+                    record.finished = bool(getattr(frame, "done", False))
             finally:
                 frames.close()  # runs the engine's finally: now, not whenever GC gets to it
                 record.ended = time.monotonic()

@@ -271,9 +271,7 @@ BUILD_DEMO = textwrap.dedent(
     here = Path.cwd().resolve()
     assert Path(app.__file__).resolve() == here / "app.py", app.__file__
     assert Path(style_transfer.__file__).resolve().parent == here / "style_transfer", style_transfer.__file__
-    from style_transfer.runner import Runner
-    from style_transfer.settings import OperatorSettings
-    demo = app.build_demo(Runner(OperatorSettings.from_env()))
+    demo = app.build_demo(style_transfer.Runner(style_transfer.OperatorSettings.from_env()))
     assert isinstance(demo, gr.Blocks)
     print("endpoints:", sorted(fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"))
     """

@@ -248,7 +248,8 @@ def test_bad_input_is_refused_when_the_run_starts(runner, style_image):
 
 def test_the_engine_and_the_runner_import_without_gradio():
     """DESIGN.md's boundary: only app.py imports gradio (checked in a fresh interpreter)."""
-    code = "import sys, style_transfer.runner, style_transfer.__main__; print('gradio' in sys.modules)"
+    modules = "style_transfer.runner, style_transfer.serving, style_transfer.__main__"
+    code = f"import sys, {modules}; print('gradio' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False", "importing the engine or the runner imported gradio"
