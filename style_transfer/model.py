@@ -129,8 +129,11 @@ def compute_dtype(precision: str = "auto") -> str:
 
 @functools.lru_cache(maxsize=1)
 def has_native_bfloat16() -> bool:
-    if tf.config.list_physical_devices("GPU"):
-        return True
+    """Whether bfloat16 convolutions run natively here (else they are emulated, slower than float32)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:  # Ampere (compute capability 8.0) or newer; a T4 (7.5) has no bfloat16 units (unmeasured here)
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return tuple(details.get("compute_capability") or (0, 0)) >= (8, 0)
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             flags = cpuinfo.read()

@@ -318,3 +318,17 @@ def test_a_valid_but_narrow_style_image_works_or_is_refused_clearly(style_size, 
         assert "style image" in str(error)
         return
     assert all(math.isfinite(v) for v in frames[-1].losses.values())
+
+
+@pytest.mark.parametrize(("capability", "native"), [((7, 5), False), ((8, 0), True), ((9, 0), True), (None, False)])
+def test_bfloat16_counts_as_native_on_a_gpu_only_from_ampere_on(monkeypatch, capability, native):
+    """A T4 (compute capability 7.5) has no bfloat16 units: bfloat16 there would be emulated, slower."""
+    import tensorflow as tf
+
+    from style_transfer import model
+
+    gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [gpu] if kind == "GPU" else [])
+    details = {} if capability is None else {"compute_capability": capability}
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: details)
+    assert model.has_native_bfloat16.__wrapped__() is native  # uncached: this machine's answer stays cached
