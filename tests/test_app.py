@@ -16,6 +16,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
+import ui_requests
 from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe
 from style_transfer.runner import Runner
 from style_transfer.settings import ENV_VARS
@@ -57,7 +58,7 @@ def test_controls_are_derived_from_style_config():
     for f in dataclasses.fields(OperatorSettings):
         assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's setting, not a request's"
     for f in dataclasses.fields(StyleConfig):
-        control = app._control(f.name)
+        control = ui_requests.control(f.name)
         meta = f.metadata
         default = meta.get("ui_default", f.default)  # the page's default: StyleConfig's unless it names its own
         expected = list(default) if isinstance(default, tuple) and "choices" in meta else default

@@ -20,6 +20,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
+import ui_events
 import ui_results
 from style_transfer import StyleConfig, StyleTransferError, read_recipe
 from style_transfer.timelapse import FRAME_MS, HOLD_MS
@@ -103,7 +104,7 @@ def finished(runner, uploads):
     """A Run through the page's own stream: every output tuple, the last one with the session's LastRun."""
     keeper = gr.Slider()  # any component: the kept frames are copied into the cache on its account
     config = StyleConfig(size=SIZE, steps=6, preset="fast", preview_every=1)
-    outputs = run_events(app._stream(runner, keeper, uploads[0], [uploads[1]], config, None))
+    outputs = run_events(ui_events.stream_run(runner, keeper, uploads[0], [uploads[1]], config, None))
     last_run = outputs[-1][5]
     assert isinstance(last_run, ui_results.LastRun) and all(out[5] is None for out in outputs[:-1])
     return outputs, last_run, keeper
@@ -142,16 +143,16 @@ def test_continue_and_refine_start_from_the_last_result_and_record_it(finished, 
     runner = untrained_runner(max_size=96)
     settings = page_values(steps=2, preview_every=1)
     # The run's own files go with it; the session keeps copies (LastRun.png) of what it needs.
-    resumed = run_events(app._resume_event(runner, keeper, refine=False)(*settings, last_run))
+    resumed = run_events(ui_events.resume_function(runner, keeper, refine=False)(*settings, last_run))
     recipe = read_recipe(resumed[-1][5].png)
     assert recipe["parent"] == last_run.recipe and recipe["config"]["size"] == SIZE
     assert np.array_equal(pixels(resumed[0][0]), pixels(last_run.png)), "Continue starts from the last result"
-    refined = run_events(app._resume_event(runner, keeper, refine=True)(*settings, last_run))
+    refined = run_events(ui_events.resume_function(runner, keeper, refine=True)(*settings, last_run))
     recipe = read_recipe(refined[-1][5].png)
     assert recipe["parent"] == last_run.recipe and recipe["config"]["size"] == 96, "2x, capped by max_size"
     assert refined[-1][5].size == 96 and refined[-1][5].frames[-1].size == (96, 72)
     with pytest.raises(gr.Error, match="run once first"):
-        run_events(app._resume_event(runner, keeper, refine=False)(*page_values(), None))
+        run_events(ui_events.resume_function(runner, keeper, refine=False)(*page_values(), None))
 
 
 def test_refine_size_doubles_within_the_operators_cap_and_the_configs_limit():
@@ -165,16 +166,30 @@ def test_refine_size_doubles_within_the_operators_cap_and_the_configs_limit():
 # ---------------------------------------------------------------- example pairs as pictures
 
 
+EXAMPLE_PAIRS = ui_events.PAIRS_FILE  # the shipped pairs.json (the fixtures below point the app elsewhere)
+
+
 @pytest.fixture
 def pairs_with_results(tmp_path, monkeypatch):
     """A pairs.json whose first pair names a result made earlier (as the lead's script adds them)."""
-    pairs = json.loads(app.PAIRS_FILE.read_text())[:3]
+    pairs = [{key: p[key] for key in ("title", "content", "style")} for p in json.loads(EXAMPLE_PAIRS.read_text())[:3]]
     for name in {p[key] for p in pairs for key in ("content", "style")}:
         shutil.copy(app.EXAMPLES_DIR / name, tmp_path / name)
     Image.new("RGB", (96, 64), (200, 40, 40)).save(tmp_path / "result_cat.jpg")
     pairs[0]["result"] = "result_cat.jpg"
     (tmp_path / "pairs.json").write_text(json.dumps(pairs))
-    monkeypatch.setattr(app, "PAIRS_FILE", tmp_path / "pairs.json")
+    monkeypatch.setattr(ui_events, "PAIRS_FILE", tmp_path / "pairs.json")
+    return tmp_path
+
+
+@pytest.fixture
+def pairs_without_results(tmp_path, monkeypatch):
+    """A pairs.json naming no result (a fork that has not made them)."""
+    pairs = [{key: p[key] for key in ("title", "content", "style")} for p in json.loads(EXAMPLE_PAIRS.read_text())]
+    for name in {p[key] for p in pairs for key in ("content", "style")}:
+        shutil.copy(app.EXAMPLES_DIR / name, tmp_path / name)
+    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
+    monkeypatch.setattr(ui_events, "PAIRS_FILE", tmp_path / "pairs.json")
     return tmp_path
 
 
@@ -187,7 +202,7 @@ def test_pairs_show_as_pictures_with_their_results_when_pairs_json_names_them(pa
     assert "ImageNet" in dataset.label
 
 
-def test_pairs_without_results_show_photo_and_style_only():
+def test_pairs_without_results_show_photo_and_style_only(pairs_without_results):
     demo = app.build_demo(untrained_runner())
     dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     assert [type(c).__name__ for c in dataset._components] == ["Image", "Image", "Markdown"]
@@ -206,8 +221,8 @@ def test_picking_a_pair_with_a_result_shows_it_at_once_labelled_as_made_earlier(
 
 
 def test_a_pairs_file_naming_a_missing_result_says_which(pairs_with_results):
-    pairs = json.loads(app.PAIRS_FILE.read_text())
+    pairs = json.loads(ui_events.PAIRS_FILE.read_text())
     pairs[1]["result"] = "result_astronaut.jpg"
-    app.PAIRS_FILE.write_text(json.dumps(pairs))
+    ui_events.PAIRS_FILE.write_text(json.dumps(pairs))
     with pytest.raises(FileNotFoundError, match="names result_astronaut.jpg, which is not in"):
-        ui_results.load_pairs(app.PAIRS_FILE)
+        ui_results.load_pairs(ui_events.PAIRS_FILE)

@@ -47,7 +47,16 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
     output = _dry_run(capsys)
     listed = _listed_files(output)
     pairs = (ROOT / "examples" / "pairs.json").read_text()
-    expected = {"app.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt", "examples/pairs.json"}
+    expected = {
+        "app.py",
+        "ui_events.py",
+        "ui_requests.py",
+        "ui_results.py",
+        "README.md",
+        "LICENSE",
+        "requirements.txt",
+        "examples/pairs.json",
+    }
     expected |= {"examples/CREDITS.md"}
     expected |= {f"style_transfer/{p.name}" for p in (ROOT / "style_transfer").glob("*.py")}
     expected |= {f"examples/{name}" for name in re.findall(r'"(\w+\.jpg)"', pairs)}
@@ -65,8 +74,9 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
 
 def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
     for name in (
-        "app.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt", "requirements-gpu.txt",
-        "requirements-dev.txt", "style_transfer/__init__.py", "style_transfer/__pycache__/engine.cpython-311.pyc",
+        "app.py", "ui_events.py", "ui_requests.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt",
+        "requirements-gpu.txt", "requirements-dev.txt", "style_transfer/__init__.py",
+        "style_transfer/__pycache__/engine.cpython-311.pyc",
         "style_transfer/.swp",
         "examples/pairs.json", "examples/CREDITS.md", "examples/a.jpg", "examples/make_styles.py",
         "tests/test_app.py", "benchmarks/run.py", ".ci/run", ".venv/bin/python", "pyproject.toml", ".git",
@@ -75,7 +85,7 @@ def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
         (tmp_path / name).write_text("x")
     files = deploy.space_files(tmp_path)
     assert set(files) == {
-        "app.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt",
+        "app.py", "ui_events.py", "ui_requests.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt",
         "style_transfer/__init__.py", "examples/pairs.json", "examples/CREDITS.md", "examples/a.jpg",
     }  # fmt: skip
     assert files["requirements.txt"] == tmp_path / "requirements.txt"

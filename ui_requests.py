@@ -1,0 +1,242 @@
+"""What a request to the app is, and how its raw values become a StyleConfig and file paths.
+
+The control names (StyleConfig's fields, in the page's and /stylize's order), the page's defaults,
+one input control per field (range, default and help from its metadata),
+the payload checks (an upload of this app, never a URL, a message when the shape is wrong) and
+/stylize's docstring. app.py builds the controls and wires the events from these names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import gradio_client.utils
+import pydantic
+
+from style_transfer import StyleConfig, StyleTransferError
+
+FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
+# The page's (and the API's) defaults: StyleConfig's, except where a field names a ui_default (the time budget).
+UI_DEFAULTS = StyleConfig().replace(
+    **{n: f.metadata["ui_default"] for n, f in FIELDS.items() if "ui_default" in f.metadata}
+)
+MAIN_FIELDS = ("size", "preset", "seconds", "style_strength", "preserve_color")
+ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS)
+EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
+# The /stylize parameters, in order: content, style, size, preset, then the rest.
+API_PARAMETERS = ("content", "style", *MAIN_FIELDS, *ADVANCED_FIELDS)
+API_PARAMETERS = API_PARAMETERS[: API_PARAMETERS.index("style_blend")] + (
+    EXTRA_STYLES,
+    *API_PARAMETERS[API_PARAMETERS.index("style_blend") :],
+)
+# /stylize takes one more, last so that positional clients keep working: a start image (Continue / Refine).
+STYLIZE_PARAMETERS = (*API_PARAMETERS, "init_image")
+LABELS = {
+    "size": "Output size (long side, px)",
+    "seconds": "Time budget (s; 0: the preset's steps)",
+    "preset": "Quality",
+    "preserve_color": "Preserve colour",
+    "tv_weight": "Smoothness (TV weight)",
+    "style_blend": "Blend weights",
+    "preview_every": "Preview every N steps",
+}
+
+FLOAT_STEP = 0.01  # slider resolution for float knobs (a UI choice, not a setting)
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def control(name: str) -> gr.components.Component:
+    """One input control for a StyleConfig field, with range, default and help from its metadata."""
+    f = FIELDS[name]
+    meta, default = f.metadata, getattr(UI_DEFAULTS, name)
+    common: dict[str, Any] = {"label": label(name), "info": meta["help"], "elem_id": f"control-{name}"}
+    if isinstance(default, tuple) and "choices" in meta:
+        return gr.CheckboxGroup(list(meta["choices"]), value=list(default), **common)
+    if "choices" in meta:
+        return gr.Radio(list(meta["choices"]), value=default, **common)
+    if isinstance(default, tuple):
+        return gr.Textbox(blend_text(default), placeholder="e.g. 2, 1 (empty: equal)", **common)
+    is_int = isinstance(f.default, int)
+    if "ui_max" in meta:
+        step = meta.get("step", 1 if is_int else FLOAT_STEP)
+        return gr.Slider(meta["min"], meta["ui_max"], value=default, step=step, **common)
+    return gr.Number(default, minimum=meta["min"], maximum=meta["max"], precision=0 if is_int else None, **common)
+
+
+def request_config(named: dict[str, Any], max_seconds: float = 0.0) -> StyleConfig:
+    """The StyleConfig of a request's values (None: the page's default).
+
+    The page's default is a time budget, but a request that names a preset or a step count
+    and no budget (an API client asking for "fast") gets the preset's steps, as before budgets.
+    A budget over the operator's time limit (``max_seconds``, 0: none) becomes the limit: the
+    page's default budget, which gradio_client also sends, must work on a server with a shorter limit.
+    """
+    explicit_length = named.get("preset") is not None or named.get("steps") is not None
+    base = StyleConfig() if explicit_length and named.get("seconds") is None else UI_DEFAULTS
+    config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
+    if max_seconds and config.budgeted and config.seconds > max_seconds:
+        config = config.replace(seconds=max_seconds)
+    return config
+
+
+def blend_text(blend: Sequence[float]) -> str:
+    return ", ".join(f"{weight:g}" for weight in blend)
+
+
+def file_path(payload: Any, role: str) -> str:
+    """The server-side path of an uploaded file (the events skip Gradio's preprocessing)."""
+    if isinstance(payload, dict):
+        payload = payload.get("path")
+    if payload is None or payload == "":
+        raise StyleTransferError(f"add a {role} first (upload one or pick an example)")
+    if not isinstance(payload, str):
+        raise StyleTransferError(f"the {role} {_NOT_A_FILE}; got {_kind(payload)}")
+    # With preprocess=False Gradio does not check that a payload's path was uploaded: a client
+    # could name any file on the server. Accept only files inside Gradio's upload folder.
+    path = Path(str(payload)).resolve()
+    if not path.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()):
+        raise StyleTransferError(f"the {role} must be a file uploaded to this app (gradio_client: handle_file)")
+    return str(path)
+
+
+def style_paths(style: Any, more_styles: Any) -> list[str]:
+    if more_styles is not None and not isinstance(more_styles, list):
+        raise StyleTransferError(f"{EXTRA_STYLES} must be a list of uploaded image files; got {_kind(more_styles)}")
+    extra = more_styles or []
+    return [file_path(style, "style image")] + [file_path(p, f"style image {i + 2}") for i, p in enumerate(extra)]
+
+
+_NOT_A_FILE = 'must be an image file uploaded to this app (gradio_client: handle_file("photo.jpg"))'
+
+
+def _kind(value: Any) -> str:
+    """What a client sent, in a word or two, for a message (never the value itself)."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    return next((word for kind, word in kinds.items() if isinstance(value, kind)), type(value).__name__)
+
+
+def guard_file_inputs(demo: gr.Blocks) -> None:
+    """Every file input of the app's events: a payload of the wrong shape gets a message that says so,
+    and a URL is never fetched.
+
+    Gradio checks a file payload's shape before any event function runs (even with
+    preprocess=False), and raises an error whose text it does not show: the client got
+    {"error": null}. It also downloads a payload naming an http(s) URL, with no size limit
+    (max_file_size bounds uploads only). Both happen in the component, so both are changed there.
+    """
+    names: dict[int, str] = {}
+    for fn in demo.fns.values():
+        if fn.api_name == "stylize":
+            names |= {block._id: name for block, name in zip(fn.inputs, API_PARAMETERS)}
+    blocks = {block._id: block for fn in demo.fns.values() for block in fn.inputs}
+    for block in blocks.values():
+        if isinstance(block, (gr.Image, gr.File)):
+            role = names.get(block._id, "the file")
+            block.data_model = _with_clear_message(block.data_model, role)
+            block.async_move_resource_to_block_cache = _without_fetching(block, role)  # type: ignore[method-assign]
+
+
+def _with_clear_message(model: Any, role: str) -> Any:
+    """``model`` (a component's payload model) raising gr.Error with a message instead of pydantic's."""
+    many = issubclass(model, gr.data_classes.GradioRootModel)
+    expected = "must be a list of image files uploaded to this app" if many else _NOT_A_FILE
+
+    class Checked(model):  # same fields and schema: the API's description does not change
+        __doc__ = model.__doc__
+
+        @classmethod
+        def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().model_validate(obj, *args, **kwargs)
+            except pydantic.ValidationError:
+                got = "a list holding something else" if many and isinstance(obj, list) else _kind(obj)
+                raise gr.Error(f"{role} {expected}; got {got}", print_exception=False) from None
+
+    Checked.__name__ = Checked.__qualname__ = model.__name__
+    return Checked
+
+
+def _without_fetching(block: Any, role: str) -> Callable[..., Any]:
+    """The component's cache mover, refusing URLs: a file must be uploaded (bounded by max_file_size).
+
+    A URL of a file already uploaded here (``.../gradio_api/file=<path in the upload folder>``,
+    what an MCP client's upload tool hands back) stands for that file and is not fetched.
+    """
+    move = block.async_move_resource_to_block_cache
+
+    async def move_uploads_only(url_or_file_path: Any) -> str | None:
+        if isinstance(url_or_file_path, str) and gradio_client.utils.is_http_url_like(url_or_file_path):
+            uploaded = _uploaded_file_of_url(url_or_file_path)
+            if uploaded is None:
+                raise gr.Error(
+                    f"{role}: this app does not download files from URLs; upload the file instead "
+                    "(gradio_client: handle_file with a local path)",
+                    print_exception=False,
+                )
+            url_or_file_path = uploaded
+        return await move(url_or_file_path)
+
+    return move_uploads_only
+
+
+def _uploaded_file_of_url(url: str) -> str | None:
+    """The uploaded file a ``/gradio_api/file=`` URL names, or None if it names anything else."""
+    _, marker, rest = urllib.parse.urlsplit(url).path.partition("/gradio_api/file=")
+    if not marker:
+        return None
+    path = Path(urllib.parse.unquote(rest)).resolve()
+    upload_folder = Path(gr.utils.get_upload_folder()).resolve()
+    return str(path) if path.is_relative_to(upload_folder) and path.is_file() else None
+
+
+def stylize_doc() -> str:
+    """/stylize's docstring: Gradio's API page and MCP tool schema take each parameter's description
+    from its ``Args:`` line (the settings' from StyleConfig's help)."""
+    files = {
+        "content": "the photo to repaint: a JPEG, PNG, WebP, GIF, BMP or TIFF file uploaded to this app "
+        "(gradio_client: handle_file(path); MCP: a data: URL, or the URL of a file uploaded here)",
+        "style": "the painting whose manner to copy: an image file, given as content is",
+        EXTRA_STYLES: "more style images (a list of files, given as content is), blended with style by style_blend",
+        "init_image": "a finished result (its PNG) to start from instead of the photo: the same size continues "
+        "it, a larger size refines it; the new recipe records it as the parent",
+    }
+    args = [
+        f"    {name}: {files[name] if name in files else FIELDS[name].metadata['help']}" for name in STYLIZE_PARAMETERS
+    ]
+    return "\n".join(
+        [
+            "Stylise a photo in the manner of a painting (Gatys et al.), streaming a frame about once a second.",
+            "",
+            "Args:",
+            *args,
+            "",
+            "Returns:",
+            "    the picture, the progress text, the loss chart and, on the last frame, the PNG with its recipe",
+            "    and an animated WebP timelapse of the run",
+        ]
+    )
+
+
+def keep_mcp_outputs_whole() -> None:
+    """Gradio 6.31's MCP layer removes State outputs (the session's last run) from a queued tool
+    call's result that gradio_client has already removed them from, so its ``pop`` fails ("pop index
+    out of range") and every MCP call of /stylize errors. Remove them only while they are still there."""
+    try:
+        from gradio.mcp import GradioMCPServer
+    except ImportError:  # gradio without the mcp extra: no MCP server to fix
+        return
+
+    def pop_returned_state(components: Sequence[Any], data: Any) -> list:
+        if len(data) != len(components):  # already without State values (the queued path)
+            return data
+        return [value for component, value in zip(components, data) if not isinstance(component, gr.State)]
+
+    GradioMCPServer.pop_returned_state = staticmethod(pop_returned_state)  # type: ignore[method-assign]
