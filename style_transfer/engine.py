@@ -451,11 +451,14 @@ class _Pacer:
 
     Times are predicted by the cost model times ``speed``, the measured over the predicted
     step time (a moving average): a machine busier or slower than at calibration gets
-    longer ETAs and, under a deadline, fewer remaining steps instead of an overrun.
+    longer ETAs and, under a deadline, fewer remaining steps instead of an overrun. Each
+    step re-plans from the steps first planned, so steps cut while the machine was slow
+    come back when it is fast again (never more than planned).
     """
 
     def __init__(self, plan: Plan, cost: CostModel, setup_factor: float, deadline: float | None, cap: str | None):
-        self.plan, self.planned_total = list(plan), sum(scale.steps for scale in plan)
+        self.plan, self.planned = list(plan), list(plan)
+        self.planned_total = sum(scale.steps for scale in plan)
         self.output_size = plan[-1].size
         self.cost, self.setup_factor, self.deadline, self.cap = cost, setup_factor, deadline, cap
         self.speed = 1.0
@@ -481,12 +484,12 @@ class _Pacer:
 
     def _keep_to_deadline(self, index: int, done_here: int) -> None:
         current = self.plan[index]
-        remaining = [Scale(current.size, current.steps - done_here), *self.plan[index + 1 :]]
+        position = next(i for i, scale in enumerate(self.planned) if scale.size == current.size)
+        left_here = max(0, self.planned[position].steps - done_here)
+        remaining = [Scale(current.size, left_here), *self.planned[position + 1 :]]
         assert self.deadline is not None
         seconds_left = self.deadline - self.elapsed() - FINISH_SECONDS
         trimmed = trim_to_time(remaining, seconds_left, self._step_seconds, self._setup_seconds)
-        if trimmed == remaining:
-            return
         steps_here = done_here + (trimmed[0].steps if trimmed and trimmed[0].size == current.size else 0)
         later = [scale for scale in trimmed if scale.size != current.size]
         self.plan = [*self.plan[:index], Scale(current.size, steps_here), *later]

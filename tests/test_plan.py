@@ -90,6 +90,32 @@ def test_trim_spends_time_that_cannot_buy_an_output_step_on_the_current_scale():
     assert trim_to_time(remaining, 0.01, step_cost, setup_cost) == []
 
 
+def test_steps_cut_while_the_machine_was_slow_come_back_when_it_is_fast_again(monkeypatch):
+    """The pacer on a fake clock: three slow steps make it cut the plan to the deadline; then fast
+    steps give them back, never more than first planned, and the run still ends before the deadline."""
+    from style_transfer import engine
+
+    clock = [0.0]
+    monkeypatch.setattr(engine.time, "perf_counter", lambda: clock[0])
+    planned = [Scale((64, 48), 10), Scale((128, 96), 10)]
+    pacer = engine._Pacer(planned, CostModel("float32", 1.0, 0.0, 0.0, 0.0), 1.0, deadline=22.0, cap=None)
+    seconds_per_step = [3.0] * 3 + [0.1] * 100
+    index = taken = 0
+    while index < len(pacer.plan):
+        pacer.start_scale()
+        done_here = 0
+        while done_here < pacer.plan[index].steps:
+            clock[0] += seconds_per_step[taken]
+            taken, done_here = taken + 1, done_here + 1
+            pacer.tick(index, done_here)
+            if taken == 3:
+                cut = pacer.total()
+        index += 1
+    assert cut < 10, "three 3 s steps against a 1 s model and a 22 s deadline: the plan must shrink"
+    assert cut < pacer.total() <= 20, "fast steps afterwards: the cut steps come back, up to the plan"
+    assert clock[0] <= 22.0
+
+
 def test_calibration_measures_this_machine(tmp_path):
     model = calibrate(OperatorSettings(weights="untrained"))
     assert model.calibrated and model.dtype in ("float32", "bfloat16")
