@@ -485,11 +485,10 @@ class _Pacer:
     def _keep_to_deadline(self, index: int, done_here: int) -> None:
         current = self.plan[index]
         position = next(i for i, scale in enumerate(self.planned) if scale.size == current.size)
-        left_here = max(0, self.planned[position].steps - done_here)
-        remaining = [Scale(current.size, left_here), *self.planned[position + 1 :]]
         assert self.deadline is not None
         seconds_left = self.deadline - self.elapsed() - FINISH_SECONDS
-        trimmed = trim_to_time(remaining, seconds_left, self._step_seconds, self._setup_seconds)
+        planned = self.planned[position:]
+        trimmed = trim_to_time(planned, seconds_left, self._step_seconds, self._setup_seconds, done_here)
         steps_here = done_here + (trimmed[0].steps if trimmed and trimmed[0].size == current.size else 0)
         later = [scale for scale in trimmed if scale.size != current.size]
         self.plan = [*self.plan[:index], Scale(current.size, steps_here), *later]

@@ -87,36 +87,44 @@ def budget_plan(
 
 
 def trim_to_time(
-    remaining: Plan, seconds: float, step_cost: Callable[[Scale], float], setup_cost: Callable[[Scale], float]
+    planned: Plan,
+    seconds: float,
+    step_cost: Callable[[Scale], float],
+    setup_cost: Callable[[Scale], float],
+    done_here: int = 0,
 ) -> Plan:
-    """``remaining`` (its first scale already set up, with the steps it has left) cut to fit ``seconds``.
+    """The steps still to take, cut to fit ``seconds``: ``planned`` is the current scale (already set up,
+    ``done_here`` of its steps taken) and the scales after it, each with the steps first planned for it.
 
-    Every scale's steps shrink by one factor, at least one step stays at the output size and
-    scales left with no steps go. When even one step at the output size does not fit, the time
-    left goes to the current scale alone (the run then ends by upscaling its result); an empty
-    plan means: no time for another step at all, finish now.
+    Every scale's planned steps shrink by one factor (the current scale's taken steps count toward
+    its share, so re-planning at every step does not keep stretching the current scale), at least one
+    step stays at the output size and later scales left with no steps go. When even one step at the
+    output size does not fit, the time left goes to the current scale alone (the run then ends by
+    upscaling its result); an empty plan means: no time for another step at all, finish now.
     """
 
+    def to_take(factor: float) -> Plan:
+        counts = [math.floor(scale.steps * factor) for scale in planned]
+        counts[-1] = max(1, counts[-1])
+        counts[0] = max(0, counts[0] - done_here)
+        first, *later = (Scale(scale.size, count) for scale, count in zip(planned, counts))
+        return [first, *(scale for scale in later if scale.steps > 0)]
+
     def need(plan: Plan) -> float:
-        setups = sum(setup_cost(scale) for scale in plan if scale.size != remaining[0].size)
-        return sum(scale.steps * step_cost(scale) for scale in plan) + setups
+        return sum(scale.steps * step_cost(scale) for scale in plan) + sum(setup_cost(scale) for scale in plan[1:])
 
-    def shrunk(factor: float) -> Plan:
-        *coarse, final = remaining
-        kept = [Scale(s.size, math.floor(s.steps * factor)) for s in coarse]
-        return [s for s in kept if s.steps > 0] + [Scale(final.size, max(1, math.floor(final.steps * factor)))]
-
-    if need(remaining) <= seconds:
-        return remaining
-    if need(shrunk(0.0)) > seconds:  # not even one step at the output size: spend the time where we are
-        current = remaining[0]
-        steps = min(current.steps, math.floor(seconds / step_cost(current))) if seconds > 0 else 0
+    if need(to_take(1.0)) <= seconds:
+        return to_take(1.0)
+    if need(to_take(0.0)) > seconds:  # not even one step at the output size: spend the time where we are
+        current = planned[0]
+        left = max(0, current.steps - done_here)
+        steps = min(left, math.floor(seconds / step_cost(current))) if seconds > 0 else 0
         return [Scale(current.size, steps)] if steps > 0 else []
-    low, high = 0.0, 1.0  # need(shrunk(f)) grows with f: bisect for the largest factor that fits
+    low, high = 0.0, 1.0  # need(to_take(f)) grows with f: bisect for the largest factor that fits
     for _ in range(20):
         middle = (low + high) / 2
-        low, high = (middle, high) if need(shrunk(middle)) <= seconds else (low, middle)
-    return shrunk(low)
+        low, high = (middle, high) if need(to_take(middle)) <= seconds else (low, middle)
+    return to_take(low)
 
 
 def _allocate_steps(shares: list[tuple[tuple[int, int], float]], total: int) -> Plan:

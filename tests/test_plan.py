@@ -90,6 +90,17 @@ def test_trim_spends_time_that_cannot_buy_an_output_step_on_the_current_scale():
     assert trim_to_time(remaining, 0.01, step_cost, setup_cost) == []
 
 
+def test_trim_counts_the_steps_taken_toward_the_current_scales_share():
+    """Half the time the plan needs, with half the coarse steps taken: the coarse scale is done and
+    the output size gets half its steps (re-planning every step must not keep stretching a scale)."""
+    planned = [Scale((256, 192), 40), Scale((512, 384), 20)]
+    final = planned[1]
+    seconds = 10 * step_cost(final) + setup_cost(final)
+    trimmed = trim_to_time(planned, seconds, step_cost, setup_cost, done_here=20)
+    assert trimmed[0] == Scale((256, 192), 0)
+    assert trimmed[1].size == final.size and 9 <= trimmed[1].steps <= 10
+
+
 def test_steps_cut_while_the_machine_was_slow_come_back_when_it_is_fast_again(monkeypatch):
     """The pacer on a fake clock: three slow steps make it cut the plan to the deadline; then fast
     steps give them back, never more than first planned, and the run still ends before the deadline."""
