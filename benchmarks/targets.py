@@ -72,7 +72,7 @@ def tutorial_budget(operator: Any, size: int, seconds: float) -> dict[str, Any]:
 
     float32 = operator.replace(precision="float32")
     config = StyleConfig(size=size, seconds=seconds, objective="tutorial")
-    row = run(config, float32, calibrate(float32), f"budget_tutorial_{size}")
+    row = run(config, float32, calibrate(float32, "tutorial"), f"budget_tutorial_{size}")
     final = Image.open(common.RESULTS / f"budget_tutorial_{size}.png")
     return row | {"budget_s": seconds, "tutorial_objective": common.TutorialObjective(size, operator.weights)(final)}
 

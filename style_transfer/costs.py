@@ -24,6 +24,11 @@ class CostModel:
     setup_seconds: float  # per scale
     setup_seconds_per_pixel: float  # per pixel of the images a scale's set-up reads
     calibrated: bool = False
+    objective: str = ""  # the objective it was measured on ("": the built-in constants, for any)
+
+    def fits(self, objective: str, dtype: str) -> bool:
+        """Whether it describes runs of ``objective`` in ``dtype`` (objectives differ in cost per pixel)."""
+        return self.dtype == dtype and self.objective in ("", objective)
 
     def step(self, pixels: float) -> float:
         return self.step_seconds + self.step_seconds_per_pixel * pixels
@@ -51,11 +56,13 @@ def fallback(dtype: str) -> CostModel:
     return FALLBACK.get(dtype, FALLBACK["float32"])
 
 
-def fit(dtype: str, steps: Sequence[tuple[int, float]], setups: Sequence[tuple[int, float]]) -> CostModel:
+def fit(
+    dtype: str, steps: Sequence[tuple[int, float]], setups: Sequence[tuple[int, float]], objective: str = ""
+) -> CostModel:
     """A model from measured (pixels, seconds) pairs of steps and of scale set-ups (least squares, >= 0)."""
     step_fixed, step_per_pixel = _line(steps)
     setup_fixed, setup_per_pixel = _line(setups)
-    return CostModel(dtype, step_fixed, step_per_pixel, setup_fixed, setup_per_pixel, calibrated=True)
+    return CostModel(dtype, step_fixed, step_per_pixel, setup_fixed, setup_per_pixel, True, objective)
 
 
 def _line(samples: Sequence[tuple[int, float]]) -> tuple[float, float]:

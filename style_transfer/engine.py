@@ -259,7 +259,7 @@ def stylize(
     weights_spec = weights or settings.weights
     dtype = objective_dtype(config.objective, settings.precision)
     inputs = prepare_inputs(content, styles, config, settings, init_image)
-    if cost is None or cost.dtype != dtype:
+    if cost is None or not cost.fits(config.objective, dtype):
         # A time budget is planned from this machine's measured speed (once per process, ~2-4 s);
         # otherwise the built-in constants serve the ETA and the deadline until the run measures itself.
         cost = calibrate(settings.replace(weights=weights_spec), config.objective) if config.budgeted else None
@@ -572,4 +572,4 @@ def _calibrated(weights_spec: str, objective_name: str, dtype: str, repeats: int
         step = float(np.median(times[1:]))
         steps.append((width * height, step))
         setups.append((2 * width * height, max(times[0] - step, 0.0)))  # it read the content and one style
-    return costs.fit(dtype, steps, setups)
+    return costs.fit(dtype, steps, setups, objective_name)

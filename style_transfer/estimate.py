@@ -72,7 +72,7 @@ def estimate_run(
     from .engine import scaled_style_sizes  # deferred: the engine imports this module
 
     dtype = objective_dtype(config.objective, precision)
-    cost = cost if cost is not None and cost.dtype == dtype else fallback(dtype)
+    cost = cost if cost is not None and cost.fits(config.objective, dtype) else fallback(dtype)
     output = config.scales(content_size, cost)[-1].size
     scaled = scaled_style_sizes(style_sizes or [content_size], output, config.style_scale)
     setup_factor = 1.0 + sum(math.prod(s) for s in scaled) / math.prod(output)

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from .config import StyleConfig
+from .config import OBJECTIVES, StyleConfig
 from .engine import Frame, calibrate, check_output_size, stylize, warm_up
 from .estimate import RunEstimate, check_request, estimate_run
 from .image import ImageSource, upright_size
@@ -99,8 +99,10 @@ class Runner:
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
         self.weights = warm_up(settings)  # what network requests get (WeightsInfo)
-        self.cost = calibrate(settings)  # this machine's speed, for estimates, budgets and ETAs
-        log.info("cost model: %s", self.cost.describe())
+        # This machine's speed per objective (their steps differ in cost), for estimates, budgets and ETAs.
+        self.costs = {objective: calibrate(settings, objective) for objective in OBJECTIVES}
+        for objective, cost in self.costs.items():
+            log.info("cost model, %s objective: %s", objective, cost.describe())
         self.runs = RunMonitor()
         # Held by a run's thread while it computes: however the server treats a cancelled job's slot,
         # no more than `concurrency` runs compute at once.
@@ -116,14 +118,25 @@ class Runner:
     ) -> Frames:
         """The engine's generator for a request; the inputs are checked now (StyleTransferError)."""
         return stylize(
-            content, styles, config, settings=self.settings, cost=self.cost, stop=stop, init_image=init_image
+            content,
+            styles,
+            config,
+            settings=self.settings,
+            cost=self.costs[config.objective],
+            stop=stop,
+            init_image=init_image,
         )
 
     def estimate(
         self, config: StyleConfig, content_size: tuple[int, int], style_sizes: Sequence[tuple[int, int]] = ()
     ) -> RunEstimate:
         return estimate_run(
-            config, content_size, style_sizes, self.settings.precision, self.cost, self.settings.max_steps
+            config,
+            content_size,
+            style_sizes,
+            self.settings.precision,
+            self.costs[config.objective],
+            self.settings.max_steps,
         )
 
     def check(

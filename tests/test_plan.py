@@ -127,6 +127,15 @@ def test_steps_cut_while_the_machine_was_slow_come_back_when_it_is_fast_again(mo
     assert clock[0] <= 22.0
 
 
+def test_a_cost_model_serves_only_the_objective_and_precision_it_was_measured_on():
+    """A tutorial step (no half-size deep layers) costs ~2.4x a normalized one: a budget planned with the
+    other objective's model would be cut by half as it runs."""
+    measured = fit("float32", [(1000, 1.0), (2000, 2.0)], [(1000, 0.1), (2000, 0.2)], "normalized")
+    assert measured.fits("normalized", "float32")
+    assert not measured.fits("tutorial", "float32") and not measured.fits("normalized", "bfloat16")
+    assert fallback("float32").fits("tutorial", "float32"), "the built-in constants stand in for any objective"
+
+
 def test_calibration_measures_this_machine(tmp_path):
     model = calibrate(OperatorSettings(weights="untrained"))
     assert model.calibrated and model.dtype in ("float32", "bfloat16")
