@@ -24,7 +24,7 @@ from .estimate import check_request, estimate_memory
 from .losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix
 from .model import Features, feature_network, load_network, objective_dtype
 from .optim import LBFGS, Adam, LossAndGradient, make_optimizer
-from .plan import MIN_SCALE_SIDE, Plan, Scale, fit_long_side, trim_to_time
+from .plan import BUDGET_MAX_STEPS, MIN_SCALE_SIDE, Plan, Scale, fit_long_side, trim_to_time
 from .recipe import make_recipe, parent_recipe
 from .settings import OperatorSettings
 from .weights import WeightsInfo
@@ -271,6 +271,8 @@ def stylize(
     info = load_network(weights_spec)
     objective = CompiledObjective(weights_spec, config, dtype)
     pacer = _Pacer(plan, cost, inputs.setup_factor(plan[-1].size, config.style_scale), *_deadline(config, settings))
+    if config.budgeted:  # a time budget: time the plan leaves at the output size buys more steps there
+        pacer.most_steps = min(BUDGET_MAX_STEPS, settings.max_steps or BUDGET_MAX_STEPS)
     return _run(inputs, config, objective, info, pacer, stop)
 
 
@@ -453,8 +455,11 @@ class _Pacer:
     step time (a moving average): a machine busier or slower than at calibration gets
     longer ETAs and, under a deadline, fewer remaining steps instead of an overrun. Each
     step re-plans from the steps first planned, so steps cut while the machine was slow
-    come back when it is fast again (never more than planned).
+    come back when it is fast again (never more than planned), except under a time budget
+    (``most_steps``): there the output size takes as many steps as the time left buys.
     """
+
+    most_steps = 0  # a time budget's cap on the run's steps; 0: no budget, never more than planned
 
     def __init__(self, plan: Plan, cost: CostModel, setup_factor: float, deadline: float | None, cap: str | None):
         self.plan, self.planned = list(plan), list(plan)
@@ -488,10 +493,19 @@ class _Pacer:
         assert self.deadline is not None
         seconds_left = self.deadline - self.elapsed() - FINISH_SECONDS
         planned = self.planned[position:]
+        if self.most_steps and len(planned) == 1:
+            planned = [Scale(current.size, self._output_steps(index, done_here, seconds_left))]
         trimmed = trim_to_time(planned, seconds_left, self._step_seconds, self._setup_seconds, done_here)
         steps_here = done_here + (trimmed[0].steps if trimmed and trimmed[0].size == current.size else 0)
         later = [scale for scale in trimmed if scale.size != current.size]
         self.plan = [*self.plan[:index], Scale(current.size, steps_here), *later]
+
+    def _output_steps(self, index: int, done_here: int, seconds_left: float) -> int:
+        """Under a time budget, the output size's steps: its plan, or more if the time left buys them."""
+        current = self.plan[index]
+        affordable = done_here + max(0, math.floor(seconds_left / self._step_seconds(current)))
+        before = sum(scale.steps for scale in self.plan[:index])
+        return max(done_here, min(max(self.planned[-1].steps, affordable), self.most_steps - before))
 
     def _step_seconds(self, scale: Scale) -> float:
         return self.cost.step(math.prod(scale.size)) * self.speed

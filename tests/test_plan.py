@@ -127,6 +127,40 @@ def test_steps_cut_while_the_machine_was_slow_come_back_when_it_is_fast_again(mo
     assert clock[0] <= 22.0
 
 
+def paced_run(pacer, seconds_per_step, clock) -> int:
+    """The engine's loop over a pacer on a fake clock: the steps it lets the run take."""
+    index = taken = 0
+    while index < len(pacer.plan):
+        pacer.start_scale()
+        done_here = 0
+        while done_here < pacer.plan[index].steps:
+            clock[0] += seconds_per_step
+            taken, done_here = taken + 1, done_here + 1
+            pacer.tick(index, done_here)
+        index += 1
+    return taken
+
+
+def test_under_a_time_budget_the_output_size_spends_the_time_the_plan_left(monkeypatch):
+    """Steps twice as fast as the model: a budgeted run (most_steps) keeps stepping until the deadline,
+    up to its step cap; without a budget the plan is a ceiling."""
+    from style_transfer import engine
+
+    clock = [0.0]
+    monkeypatch.setattr(engine.time, "perf_counter", lambda: clock[0])
+
+    def run(most_steps: int) -> tuple[int, float]:
+        clock[0] = 0.0
+        pacer = engine._Pacer([Scale((128, 96), 5)], CostModel("float32", 1.0, 0, 0, 0), 1.0, deadline=20.0, cap=None)
+        pacer.most_steps = most_steps
+        return paced_run(pacer, 0.5, clock), clock[0]
+
+    assert run(0) == (5, 2.5), "no budget: the plan's 5 steps, however fast"
+    steps, seconds = run(300)
+    assert steps > 30 and 0.9 * 20.0 <= seconds <= 20.0 - engine.FINISH_SECONDS, (steps, seconds)
+    assert run(8)[0] == 8, "the budget's step cap holds"
+
+
 def test_a_cost_model_serves_only_the_objective_and_precision_it_was_measured_on():
     """A tutorial step (no half-size deep layers) costs ~2.4x a normalized one: a budget planned with the
     other objective's model would be cut by half as it runs."""
