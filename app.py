@@ -40,6 +40,7 @@ from ui_requests import (
     API_PARAMETERS,
     EXTRA_STYLES,
     MAIN_FIELDS,
+    PAGE_ONLY_DEFAULTS,
     STYLIZE_PARAMETERS,
     control,
     guard_file_inputs,
@@ -101,7 +102,9 @@ def build_demo(runner: Runner) -> gr.Blocks:
         gr.Markdown(TITLE)
         gr.Markdown(INTRO)
         _untrained_banner(runner.weights)
-        _layout(runner)
+        inputs = _layout(runner)
+        for name, value in PAGE_ONLY_DEFAULTS.items():  # the page's time budget (/stylize's default: no budget)
+            demo.load(lambda value=value: value, outputs=inputs[name], api_visibility="private", queue=False)
     # max_size: waiting + running jobs; beyond it visitors are told at once that the queue is full.
     # api_open=False: a queued event (/stylize) cannot be run by a direct POST to /gradio_api/run/...,
     # which would skip the queue's size and concurrency limits.
@@ -112,7 +115,7 @@ def build_demo(runner: Runner) -> gr.Blocks:
     )
 
 
-def _layout(runner: Runner) -> None:
+def _layout(runner: Runner) -> dict[str, gr.components.Component]:
     inputs: dict[str, gr.components.Component] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
@@ -127,6 +130,7 @@ def _layout(runner: Runner) -> None:
     # /stylize's last parameter: a start image for API clients (the page's Continue and Refine pass theirs).
     inputs["init_image"] = gr.Image(label="Start image", type="filepath", visible=False)
     _wire(runner, inputs, outputs, run, stop)
+    return inputs
 
 
 def _inputs_panel(inputs: dict[str, gr.components.Component]) -> None:

@@ -21,10 +21,11 @@ import pydantic
 from style_transfer import StyleConfig, StyleTransferError
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
-# The page's (and the API's) defaults: StyleConfig's, except where a field names a ui_default (the time budget).
-UI_DEFAULTS = StyleConfig().replace(
-    **{n: f.metadata["ui_default"] for n, f in FIELDS.items() if "ui_default" in f.metadata}
-)
+# The page's defaults: StyleConfig's, except where a field names a ui_default (the 30 s time budget).
+# The controls start at StyleConfig's, which gradio_client sends for every parameter a call leaves out,
+# so an API call that names a preset gets its steps as before budgets; the page sets these on load.
+PAGE_ONLY_DEFAULTS = {n: f.metadata["ui_default"] for n, f in FIELDS.items() if "ui_default" in f.metadata}
+UI_DEFAULTS = StyleConfig().replace(**PAGE_ONLY_DEFAULTS)
 MAIN_FIELDS = ("size", "preset", "seconds", "style_strength", "preserve_color")
 ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS)
 EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
@@ -56,7 +57,7 @@ def label(name: str) -> str:
 def control(name: str) -> gr.components.Component:
     """One input control for a StyleConfig field, with range, default and help from its metadata."""
     f = FIELDS[name]
-    meta, default = f.metadata, getattr(UI_DEFAULTS, name)
+    meta, default = f.metadata, getattr(StyleConfig(), name)
     common: dict[str, Any] = {"label": label(name), "info": meta["help"], "elem_id": f"control-{name}"}
     if isinstance(default, tuple) and "choices" in meta:
         return gr.CheckboxGroup(list(meta["choices"]), value=list(default), **common)

@@ -49,6 +49,8 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
     assert all(p["parameter_has_default"] for p in parameters[2:]), "every setting must have a default"
     defaults = {p["parameter_name"]: p["parameter_default"] for p in parameters}
     assert defaults["size"] == StyleConfig().size and defaults["preset"] == StyleConfig().preset
+    # gradio_client sends every default: a call naming a preset must get its steps, not the page's budget.
+    assert defaults["seconds"] == StyleConfig().seconds == 0
     assert names[-1] == "init_image" and defaults["init_image"] is None, "a new parameter goes last, optional"
     returns = [r["component"] for r in endpoints["/stylize"]["returns"]]
     assert returns == ["Image", "Markdown", "Lineplot", "Downloadbutton", "Downloadbutton"], returns
@@ -60,7 +62,7 @@ def test_controls_are_derived_from_style_config():
     for f in dataclasses.fields(StyleConfig):
         control = ui_requests.control(f.name)
         meta = f.metadata
-        default = meta.get("ui_default", f.default)  # the page's default: StyleConfig's unless it names its own
+        default = f.default  # the API's default; a ui_default (the page's time budget) is set on load
         expected = list(default) if isinstance(default, tuple) and "choices" in meta else default
         if f.name != "style_blend":
             assert control.value == expected, f.name

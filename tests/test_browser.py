@@ -97,6 +97,9 @@ def test_example_run_streams_then_finishes_and_stop_ends_a_second_run(page, app_
     page.locator("#style img").wait_for()
     set_number(page, "size", 192)  # a run of a few seconds: several previews, about one a second
     page.locator("#estimate").get_by_text("Estimate:").wait_for()
+    # The page's default is a time budget, set on load (/stylize's own default is the preset's steps).
+    assert page.locator("#control-seconds input[type=number]").input_value() == "30"
+    assert "30 s time budget" in page.locator("#estimate").inner_text()
     page.screenshot(path=ARTIFACTS / "browser_1_example.png", full_page=True)
 
     record_result_changes(page)
