@@ -308,19 +308,37 @@ def convergence_lines(data: Data | None) -> list[str]:
     return lines + table(header, rows) + ["", note, "", "![objective vs wall time](convergence.png)"]
 
 
-def plot_convergence(data: Data) -> None:
+def subplots(rows: int, columns: int, height: float) -> tuple[Any, Any]:
+    """A figure of rows x columns plots, 6 wide and ``height`` high each (headless)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(rows, columns, figsize=(6 * columns, height * rows), squeeze=False)
+
+
+def plot_tutorial_log(ax: Any, weights: str, size: str, step_s: float, label: str) -> None:
+    """The tutorial's logged objective against its wall time (its steps x its step time)."""
+    log = common.tutorial_log(weights, int(size))
+    ax.plot([r["step"] * step_s for r in log], [r["total"] for r in log], "k", label=label)
+
+
+def save_figure(fig: Any, name: str) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(common.OUT / name, dpi=90)
+    plt.close(fig)
+
+
+def plot_convergence(data: Data) -> None:
     kinds, sizes = list(data["runs"]), list(data["tutorial_pair_step_s"])
-    fig, axes = plt.subplots(len(kinds), len(sizes), figsize=(6 * len(sizes), 4 * len(kinds)), squeeze=False)
+    fig, axes = subplots(len(kinds), len(sizes), 4)
     for row, kind in enumerate(kinds):
         for column, size in enumerate(sizes):
-            ax, step_s = axes[row][column], data["tutorial_pair_step_s"][size]
-            log = common.tutorial_log(kind, int(size))
-            ax.plot([r["step"] * step_s for r in log], [r["total"] for r in log], "k", label="tutorial (Adam)")
+            ax = axes[row][column]
+            plot_tutorial_log(ax, kind, size, data["tutorial_pair_step_s"][size], "tutorial (Adam)")
             for step, style in ((500, ":"), (1000, "--")):
                 if (value := tutorial_value(kind, int(size), step)) is not None:
                     ax.axhline(value, color="grey", linestyle=style, label=f"tutorial after {step} steps")
@@ -330,9 +348,7 @@ def plot_convergence(data: Data) -> None:
             ax.set(title=f"{WEIGHTS_NAMES[kind]} weights, {size} px", xscale="log", yscale="log")
             ax.set(xlabel="wall time, s (tutorial: steps x its step time)", ylabel="tutorial objective")
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(common.OUT / "convergence.png", dpi=90)
-    plt.close(fig)
+    save_figure(fig, "convergence.png")
 
 
 def coarse_lines(data: Data | None) -> list[str]:
@@ -386,24 +402,15 @@ def param_lines(data: Data | None) -> list[str]:
 
 
 def plot_params(data: Data) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sizes = list(data["runs"])
-    fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
+    fig, axes = subplots(1, len(sizes), 4.5)
     for ax, size in zip(axes[0], sizes):
-        step_s = data["tutorial_pair_step_s"][size]
-        log = common.tutorial_log("imagenet", int(size))
-        ax.plot([r["step"] * step_s for r in log], [r["total"] for r in log], "k", label="tutorial (Adam, its log)")
+        plot_tutorial_log(ax, "imagenet", size, data["tutorial_pair_step_s"][size], "tutorial (Adam, its log)")
         for variant, curve in data["runs"][size].items():
             ax.plot(*zip(*curve), marker=".", label=variant)
         ax.set(title=f"{size} px", xlabel="wall time, s", ylabel="tutorial objective", xscale="log", yscale="log")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(common.OUT / "param_study.png", dpi=90)
-    plt.close(fig)
+    save_figure(fig, "param_study.png")
 
 
 def quality_lines(data: Data | None) -> list[str]:
