@@ -19,7 +19,7 @@ from .costs import CostModel, fallback
 from .errors import StyleTransferError
 from .losses import OBJECTIVE_SPECS
 from .model import VGG_CONV_LAYERS
-from .plan import PRESET_STEPS, SCHEDULES, Plan, Scale, budget_plan, fit_long_side, pyramid
+from .plan import PRESET_STEPS, SCHEDULES, Plan, budget_plan, pyramid
 
 PRESETS = tuple(name for name in SCHEDULES if name in PRESET_STEPS)
 OPTIMIZERS = ("lbfgs", "adam")
@@ -28,10 +28,6 @@ OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
-# A budgeted run is planned to this share of its seconds; re-planning against the deadline keeps it
-# inside. 0.95 ended CLI runs of --seconds 20 at 17.9 s (-11%, both precision paths, 2026-11-27): a
-# fresh process's calibration is a little pessimistic, and re-planning only ever cuts.
-BUDGET_AIM = 1.0
 
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
@@ -114,16 +110,13 @@ class StyleConfig:
         it (content and style images). ``single_scale``: the output size only (a run from
         a start image, whose coarse work is done). ``max_steps`` caps a budget's steps (0: no cap).
         """
+        # A budget is planned to its whole seconds (95% ended CLI runs of --seconds 20 at 17.9 s, -11%, on
+        # both precision paths, 2026-11-27); re-planning against the deadline keeps the run inside it.
         cost = cost or fallback("float32")
-        if single_scale:
-            size = fit_long_side(content_size, self.size)
-            if self.budgeted:
-                return budget_plan(size, self.size, "single", self.seconds * BUDGET_AIM, cost, setup_factor, max_steps)
-            return [Scale(size, self.total_steps)]
+        preset = "single" if single_scale else self.preset
         if self.budgeted:
-            seconds = self.seconds * BUDGET_AIM
-            return budget_plan(content_size, self.size, self.preset, seconds, cost, setup_factor, max_steps)
-        return pyramid(content_size, self.size, self.preset, self.total_steps)
+            return budget_plan(content_size, self.size, preset, self.seconds, cost, setup_factor, max_steps)
+        return pyramid(content_size, self.size, preset, self.total_steps)
 
     def replace(self, **changes: Any) -> StyleConfig:
         return dataclasses.replace(self, **changes)

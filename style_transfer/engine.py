@@ -24,7 +24,7 @@ from .estimate import check_request, estimate_memory
 from .losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix
 from .model import Features, feature_network, load_network, objective_dtype
 from .optim import LBFGS, Adam, LossAndGradient, make_optimizer
-from .plan import BUDGET_MAX_STEPS, MIN_SCALE_SIDE, Plan, Scale, fit_long_side, trim_to_time
+from .plan import MIN_SCALE_SIDE, Plan, Scale, budget_step_cap, fit_long_side, trim_to_time
 from .recipe import make_recipe, parent_recipe
 from .settings import OperatorSettings
 from .weights import WeightsInfo
@@ -270,9 +270,10 @@ def stylize(
     check_request(config, len(styles), settings, plan, estimate_memory(plan, style_sizes, dtype))
     info = load_network(weights_spec)
     objective = CompiledObjective(weights_spec, config, dtype)
-    pacer = _Pacer(plan, cost, inputs.setup_factor(plan[-1].size, config.style_scale), *_deadline(config, settings))
-    if config.budgeted:  # a time budget: time the plan leaves at the output size buys more steps there
-        pacer.most_steps = min(BUDGET_MAX_STEPS, settings.max_steps or BUDGET_MAX_STEPS)
+    # Under a time budget, time the plan leaves at the output size buys more steps there.
+    most_steps = budget_step_cap(settings.max_steps) if config.budgeted else 0
+    setup_factor = inputs.setup_factor(plan[-1].size, config.style_scale)
+    pacer = _Pacer(plan, cost, setup_factor, *_deadline(config, settings), most_steps=most_steps)
     return _run(inputs, config, objective, info, pacer, stop)
 
 
@@ -286,7 +287,7 @@ def _plan(config: StyleConfig, inputs: _Inputs, cost: CostModel, max_steps: int)
 
 def _deadline(config: StyleConfig, settings: OperatorSettings) -> tuple[float | None, str | None]:
     """The run's wall-time limit and, when the operator's cap sets it, what to tell the user."""
-    budget, cap = config.seconds if not config.steps else 0.0, settings.max_seconds
+    budget, cap = config.seconds if config.budgeted else 0.0, settings.max_seconds
     if cap and (not budget or cap < budget):
         return cap, f"this server's time limit of {cap:g} s (STYLE_TRANSFER_MAX_SECONDS)"
     return (budget, None) if budget else (None, None)
@@ -459,15 +460,21 @@ class _Pacer:
     (``most_steps``): there the output size takes as many steps as the time left buys.
     """
 
-    most_steps = 0  # a time budget's cap on the run's steps; 0: no budget, never more than planned
-
-    def __init__(self, plan: Plan, cost: CostModel, setup_factor: float, deadline: float | None, cap: str | None):
+    def __init__(
+        self,
+        plan: Plan,
+        cost: CostModel,
+        setup_factor: float,
+        deadline: float | None,
+        cap: str | None,
+        most_steps: int = 0,  # a time budget's cap on the run's steps; 0: no budget, never more than planned
+    ):
         self.plan, self.planned = list(plan), list(plan)
         self.planned_total = sum(scale.steps for scale in plan)
         self.output_size = plan[-1].size
         self.cost, self.setup_factor, self.deadline, self.cap = cost, setup_factor, deadline, cap
-        self.speed = 1.0
-        self.start = self.last_tick = self.last_preview = time.perf_counter()
+        self.most_steps, self.speed = most_steps, 1.0
+        self.restart()
 
     def restart(self) -> None:
         self.start = self.last_tick = self.last_preview = time.perf_counter()

@@ -76,7 +76,7 @@ def budget_plan(
     well before a generous budget runs out, and then finishes early.
     """
     shares = scale_shares(content_size, long_side, preset)
-    most = min(BUDGET_MAX_STEPS, max_steps or BUDGET_MAX_STEPS)
+    most = budget_step_cap(max_steps)
     while True:
         setups = sum(cost.setup(setup_factor * w * h) for (w, h), _ in shares)
         per_step = sum(share * cost.step(w * h) for (w, h), share in shares) / sum(s for _, s in shares)
@@ -84,6 +84,11 @@ def budget_plan(
         if len(shares) == 1 or (len(plan) == len(shares) and plan[-1].steps >= MIN_FINAL_STEPS):
             return plan
         shares = shares[1:]
+
+
+def budget_step_cap(max_steps: int = 0) -> int:
+    """The most steps a time budget may buy: BUDGET_MAX_STEPS, or the operator's ``max_steps`` if lower."""
+    return min(BUDGET_MAX_STEPS, max_steps or BUDGET_MAX_STEPS)
 
 
 def trim_to_time(
