@@ -61,6 +61,9 @@ LOSS_COLOURS = {
     "tv": ("amber", "#d97706"),
 }
 
+# The result area's parts that show_live and pick_pair switch between the live image and before/after.
+LIVE_AREA = ("image", "compare", "history", "follow_up")
+
 TITLE = "# Neural style transfer"
 INTRO = (
     "Repaint a photo in the manner of a painting, after Gatys, Ecker & Bethge, *Image Style Transfer Using "
@@ -284,7 +287,7 @@ def _wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.
 def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> list[Any]:
     """Run (the public /stylize), Continue and Refine: each shows the live image, streams, then the result."""
     streamed = [outputs[name] for name in ("image", "progress", "chart", "download", "timelapse", "last_run")]
-    live = [outputs[name] for name in ("image", "compare", "history", "follow_up")]
+    live = [outputs[name] for name in LIVE_AREA]
     shown = [*live, *(outputs[name] for name in ("scrubber", "frame_info", "frame_png", "continue", "refine"))]
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     # preprocess=False: the engine opens the uploads itself, so a bad file gets its message, not Gradio's.
@@ -330,7 +333,7 @@ def _wire_results(inputs: dict, outputs: dict) -> None:
         outputs=[
             inputs["content"],
             inputs["style"],
-            *(outputs[name] for name in ("image", "compare", "history", "follow_up")),
+            *(outputs[name] for name in LIVE_AREA),
         ],
         api_visibility="private",
         show_progress="hidden",

@@ -10,6 +10,7 @@ the plain helpers on plain data are in ui_results.py, which does not import grad
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -69,7 +70,7 @@ def keep_run(
         return str(keeper.move_resource_to_block_cache(path))
 
     assert update.png is not None and update.frame.recipe is not None
-    frames = tuple(frame.moved(cached(frame.path)) for frame in update.frames)
+    frames = tuple(dataclasses.replace(frame, path=cached(frame.path)) for frame in update.frames)
     return LastRun(content, tuple(styles), cached(update.png), config.size, update.frame.recipe, frames)
 
 

@@ -136,7 +136,7 @@ def guard_file_inputs(demo: gr.Blocks) -> None:
     names: dict[int, str] = {}
     for fn in demo.fns.values():
         if fn.api_name == "stylize":
-            names |= {block._id: name for block, name in zip(fn.inputs, API_PARAMETERS)}
+            names |= {block._id: name for block, name in zip(fn.inputs, STYLIZE_PARAMETERS)}
     blocks = {block._id: block for fn in demo.fns.values() for block in fn.inputs}
     for block in blocks.values():
         if isinstance(block, (gr.Image, gr.File)):

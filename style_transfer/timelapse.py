@@ -46,9 +46,6 @@ class KeptFrame:
     loss: float  # the total loss at this step
     path: str
 
-    def moved(self, path: str) -> KeptFrame:
-        return KeptFrame(self.index, self.step, self.total, self.size, self.loss, path)
-
 
 class FrameKeeper:
     """Keeps a run's previews as PNG files in ``folder``: all of them up to ``cap``, then evenly thinned.
