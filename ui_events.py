@@ -33,6 +33,7 @@ from ui_requests import (
     request_config,
     style_paths,
     stylize_doc,
+    within_time_limit,
 )
 from ui_results import EARLIER_RESULT, LastRun, frame_caption, frame_file_name, frame_png, load_pairs, refine_size
 
@@ -206,10 +207,10 @@ def estimate_text(runner: Runner, *values: Any) -> str:
     if not named.get("content"):
         return NO_ESTIMATE
     try:
-        config = request_config(named, runner.settings.max_seconds)
+        asked = request_config(named)
+        config = within_time_limit(asked, runner.settings.max_seconds)
         content = file_path(named.get("content"), "content photo")
         styles = style_paths(named.get("style"), named.get(EXTRA_STYLES)) if named.get("style") else []
-        asked = request_config(named).seconds
         estimate = runner.check(content, styles, config)
     except StyleTransferError as error:
         return f"⚠️ {error}"
@@ -217,7 +218,7 @@ def estimate_text(runner: Runner, *values: Any) -> str:
         log.exception("estimate failed")
         return "⚠️ no estimate for these inputs"
     sizes = " → ".join(f"{w}×{h}" for (w, h), _ in estimate.plan)
-    cut = ": this server's limit" if config.budgeted and asked > config.seconds else ""
+    cut = ": this server's limit" if config.budgeted and asked.seconds > config.seconds else ""
     budget = f" (a {config.seconds:g} s time budget{cut})" if config.budgeted else ""
     line = f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
     if runner.over_time_limit(estimate):

@@ -82,9 +82,13 @@ def request_config(named: dict[str, Any], max_seconds: float = 0.0) -> StyleConf
     """
     explicit_length = named.get("preset") is not None or named.get("steps") is not None
     base = StyleConfig() if explicit_length and named.get("seconds") is None else UI_DEFAULTS
-    config = StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
+    return within_time_limit(StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base), max_seconds)
+
+
+def within_time_limit(config: StyleConfig, max_seconds: float) -> StyleConfig:
+    """``config`` with a time budget over ``max_seconds`` (0: no limit) cut to it."""
     if max_seconds and config.budgeted and config.seconds > max_seconds:
-        config = config.replace(seconds=max_seconds)
+        return config.replace(seconds=max_seconds)
     return config
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -66,7 +65,7 @@ def check_inputs(photos: Sequence[str], styles: Sequence[str], settings: Operato
     Two inputs of one kind with the same name would write to the same file: refused at once.
     """
     batch = Batch()
-    limits: dict[str, Any] = {"max_megapixels": settings.max_input_megapixels, "max_bytes": settings.max_input_bytes}
+    limits = settings.input_limits
     for role, paths, found in (("photo", photos, batch.photos), ("style", styles, batch.styles)):
         files = list(image_files(paths))
         if not files:

@@ -185,7 +185,7 @@ def prepare_inputs(
     Each style image is shrunk as soon as it is read to the largest size any scale uses,
     so a request with several huge style images holds only small copies.
     """
-    limits: dict[str, Any] = {"max_megapixels": settings.max_input_megapixels, "max_bytes": settings.max_input_bytes}
+    limits = settings.input_limits
     if not styles:
         raise StyleTransferError("give at least one style image")
     content_image = images.load_image(content, "content image", **limits)

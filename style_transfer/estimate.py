@@ -17,7 +17,7 @@ from .config import StyleConfig
 from .costs import CostModel, fallback
 from .errors import StyleTransferError
 from .model import objective_dtype
-from .plan import Plan
+from .plan import Plan, fit_long_side
 from .settings import ENV_VARS, OperatorSettings
 
 # Peak RSS 1.31 / 2.39 / 7.05 GB at 512 / 1024 / 2048 px (bfloat16, 2-core EPYC, 2026-11-25); a
@@ -73,7 +73,7 @@ def estimate_run(
 
     dtype = objective_dtype(config.objective, precision)
     cost = cost if cost is not None and cost.fits(config.objective, dtype) else fallback(dtype)
-    output = config.scales(content_size, cost)[-1].size
+    output = fit_long_side(content_size, config.size)  # the plan's last scale, without planning twice
     scaled = scaled_style_sizes(style_sizes or [content_size], output, config.style_scale)
     setup_factor = 1.0 + sum(math.prod(s) for s in scaled) / math.prod(output)
     plan = config.scales(content_size, cost, setup_factor, max_steps=max_steps)

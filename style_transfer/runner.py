@@ -149,10 +149,7 @@ class Runner:
         enough for every change of the page's controls. No style yet: one the size of the content.
         """
         check_request(config, max(len(styles), 1), self.settings)  # before any file is read
-        limits: dict[str, Any] = {
-            "max_megapixels": self.settings.max_input_megapixels,
-            "max_bytes": self.settings.max_input_bytes,
-        }
+        limits = self.settings.input_limits
         content_size = upright_size(content, "content image", **limits)
         roles = ["style image"] if len(styles) == 1 else [f"style image {i + 1}" for i in range(len(styles))]
         style_sizes = [upright_size(path, role, **limits) for path, role in zip(styles, roles)]

@@ -121,6 +121,11 @@ class OperatorSettings:
     def replace(self, **changes: Any) -> OperatorSettings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def input_limits(self) -> dict[str, Any]:
+        """The input limits as the image readers take them (keyword arguments)."""
+        return {"max_megapixels": self.max_input_megapixels, "max_bytes": self.max_input_bytes}
+
     def without_caps(self) -> OperatorSettings:
         """These settings with every per-request cap off (the CLI's default: its user pays the bill)."""
         return self.replace(**{name: 0 for name in CAPS})
