@@ -147,6 +147,18 @@ def test_raw_api_refuses_files_it_was_not_sent(served, uploaded_style, opened_so
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_raw_api_refuses_start_images_it_was_not_sent(served, uploaded_style, opened_sources, run_recorder, case):
+    """init_image (/stylize's last parameter: Continue / Refine's start image) gets the same payloads."""
+    data = api_data(served, uploaded_style, uploaded_style)
+    data[-1] = hostile_payloads(served)[case]
+    event, stream = call_raw(served, data)
+    assert event != "complete", f"{case}: the job ran: {stream[:300]}"
+    assert PASSWD_MARK not in stream
+    assert not run_recorder.runs, f"{case}: the engine started a run"
+    assert_only_uploads_were_opened(served, opened_sources)
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_client_api_refuses_files_it_was_not_sent(
     served, uploaded_style, opened_sources, run_recorder, case, monkeypatch
 ):
