@@ -60,20 +60,20 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
 
     sys.path.insert(0, str(ROOT))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    import app
-    from style_transfer.runner import Runner
+    from style_transfer.service.runner import Runner
     from style_transfer.settings import OperatorSettings
+    from style_transfer.web import layout
 
     # No step cap: the blocker job is a deliberately long run (2000 steps at 64 px).
     runner = Runner(OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1, max_steps=0))
-    demo = app.build_demo(runner)
+    demo = layout.build_demo(runner)
     demo.launch(
         prevent_thread_lock=True,
         server_name="127.0.0.1",
         server_port=port,
         quiet=True,
         ssr_mode=False,
-        **app.launch_options(runner.settings),  # the upload limits main() launches with
+        **layout.launch_options(runner.settings),  # the upload limits main() launches with
     )
     print("READY", flush=True)
     stdin_closed = threading.Event()

@@ -32,7 +32,7 @@ _HOMES = {
     "make_recipe": "recipe",
     "read_recipe": "recipe",
     "save_png": "recipe",
-    "Runner": "runner",
+    "Runner": "service.runner",
     "OperatorSettings": "settings",
     "WeightsInfo": "weights",
 }
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from .recipe import (
         save_png as save_png,
     )
-    from .runner import Runner as Runner
+    from .service.runner import Runner as Runner
     from .settings import OperatorSettings as OperatorSettings
     from .weights import WeightsInfo as WeightsInfo
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from .costs import CostModel, fallback
 from .errors import StyleTransferError
 from .losses import OBJECTIVE_SPECS
-from .model import VGG_CONV_LAYERS
 from .plan import PRESET_STEPS, SCHEDULES, Plan, budget_plan, pyramid
+from .vgg import VGG_CONV_LAYERS
 
 PRESETS = tuple(name for name in SCHEDULES if name in PRESET_STEPS)
 OPTIMIZERS = ("lbfgs", "adam")

@@ -4,7 +4,7 @@
 
 Creates the Space (Gradio SDK) if needed, sets its hardware, sets STYLE_TRANSFER_WEIGHTS
 as a Space variable (so a public Space never falls back to untrained weights unnoticed),
-and uploads only what the Space runs: app.py (with its ui_*.py modules), the style_transfer package, the example
+and uploads only what the Space runs: app.py, the style_transfer package, the example
 images with pairs.json and CREDITS.md, requirements.txt, README.md and LICENSE.
 GPU hardware gets requirements-gpu.txt as its requirements.txt; hf:// weights add
 ``preload_from_hub`` to the uploaded README so they are fetched when the Space is built.
@@ -33,7 +33,7 @@ WEIGHTS_ENV, PRECISION_ENV = ENV_VARS["weights"], ENV_VARS["precision"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_BAD_INPUT, EXIT_HUB_ERROR = 2, 1
-TOP_LEVEL_FILES = ("app.py", "ui_events.py", "ui_requests.py", "ui_results.py", "README.md", "LICENSE")
+TOP_LEVEL_FILES = ("app.py", "README.md", "LICENSE")
 CPU_REQUIREMENTS, GPU_REQUIREMENTS = "requirements.txt", "requirements-gpu.txt"
 PACKAGE_DIR, EXAMPLES_DIR = "style_transfer", "examples"
 CPU_HARDWARE = ("cpu-basic", "cpu-upgrade")

@@ -67,7 +67,7 @@ class CompiledObjective:
 
     def __init__(self, weights_spec: str, config: StyleConfig, dtype: str):
         self.spec = OBJECTIVE_SPECS[config.objective]
-        self.style_layers, self.content_layers = self.spec.layers_for(config)
+        self.style_layers, self.content_layers = self.spec.layers_for(config.style_layers, config.content_layers)
         self.style_weight = self.spec.style_weight * config.style_strength
         self.tv_weight = self.spec.tv_weight * config.tv_weight
         self.dtype, self.weights_spec = dtype, weights_spec

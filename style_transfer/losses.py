@@ -19,12 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import tensorflow as tf
-
-if TYPE_CHECKING:
-    from .config import StyleConfig
 
 TUTORIAL_STYLE_WEIGHT = 1e-2
 TUTORIAL_CONTENT_WEIGHT = 1e4
@@ -134,9 +131,11 @@ class ObjectiveSpec:
         """Where the layers switch to the half-size copy at an image of ``size``, if they do."""
         return self.half_resolution_from if min(size) >= HALF_RESOLUTION_MIN_SIDE else None
 
-    def layers_for(self, config: StyleConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(style layers, content layers) of a run with ``config``."""
-        return self.style_layers or config.style_layers, self.content_layers or config.content_layers
+    def layers_for(
+        self, style_layers: tuple[str, ...], content_layers: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(style layers, content layers) of a run that asks for these: the objective's own, if it fixes them."""
+        return self.style_layers or style_layers, self.content_layers or content_layers
 
     def precision_for(self, operator_precision: str) -> str:
         """The precision this objective runs at: its own if it fixes one, else the operator's choice."""

@@ -9,13 +9,8 @@ import keras
 import tensorflow as tf
 
 from .losses import OBJECTIVE_SPECS
+from .vgg import VGG_CONV_LAYERS
 from .weights import WeightsInfo, load_vgg19
-
-VGG_CONV_LAYERS = tuple(
-    f"block{block}_conv{conv}"
-    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
-    for conv in range(1, convs + 1)
-)
 
 _lock = threading.Lock()
 

@@ -231,12 +231,14 @@ def runner():
 @pytest.fixture(scope="session")
 def app_server(runner):
     """One app (untrained weights) for the session, on a free 127.0.0.1 port; closed at the end."""
-    import app
+    from style_transfer.web import layout
     from tests.served_app import free_port
 
-    demo = app.build_demo(runner)
+    demo = layout.build_demo(runner)
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **app.launch_options())
+    demo.launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **layout.launch_options()
+    )
     try:
         yield AppServer(demo, f"http://127.0.0.1:{port}/", runner)
     finally:

@@ -17,7 +17,7 @@ import types
 import numpy as np
 import pytest
 
-from style_transfer.torch_legacy import LEGACY_MAGIC, LEGACY_PROTOCOL
+from style_transfer.weights.torch_legacy import LEGACY_MAGIC, LEGACY_PROTOCOL
 
 STORAGE_NAMES = {np.dtype("u1"): "ByteStorage", np.dtype("<f4"): "FloatStorage"}
 

@@ -1,6 +1,6 @@
 """Helpers for the lifecycle, security and load tests: app.py served in-process on loopback.
 
-``served_app`` launches ``app.build_demo(untrained_runner(...))`` on a free 127.0.0.1
+``served_app`` launches ``layout.build_demo(untrained_runner(...))`` on a free 127.0.0.1
 port with Gradio's upload/cache dir (GRADIO_TEMP_DIR) and Python's temp dir both under
 one test directory, so a test can count every file the server writes. ``RunRecorder``
 wraps the engine's run generator to observe, from the test, when a run starts, each
@@ -44,7 +44,7 @@ def untrained_runner(**settings: Any) -> Any:
     Its step cap is raised to StyleConfig's own maximum: these tests make runs of minutes on
     purpose (with 64 px images) so that only a cancel ends them.
     """
-    from style_transfer.runner import Runner
+    from style_transfer.service.runner import Runner
     from style_transfer.settings import OperatorSettings
 
     return Runner(OperatorSettings(weights="untrained", **({"max_steps": 5000} | settings)))
@@ -111,13 +111,13 @@ def served_app(
         patch.setenv("GRADIO_TEMP_DIR", str(upload_dir))
         patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
         patch.setattr(tempfile, "tempdir", str(python_tmp))
-        import app
+        from style_transfer.web import layout
 
         runner = untrained_runner(queue_size=queue_size, concurrency=concurrency, **settings)
-        demo = app.build_demo(runner)
+        demo = layout.build_demo(runner)
         # Launch as main() does (theme, css, allowed paths, upload limits, cache policy). delete_cache
         # is a gr.Blocks() setting read at launch, so it is set on the demo, not passed to launch().
-        options = dict(app.launch_options(runner.settings, mcp=mcp)) if hasattr(app, "launch_options") else {}
+        options = dict(layout.launch_options(runner.settings, mcp=mcp))
         demo.delete_cache = delete_cache or options.pop("delete_cache", None) or demo.delete_cache
         options.pop("delete_cache", None)
         port = free_port()

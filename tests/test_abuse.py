@@ -19,6 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import httpx
 import numpy as np
 import pytest
@@ -26,11 +27,12 @@ from gradio_client import handle_file
 from PIL import Image, ImageFile
 
 import app
-import ui_requests
 from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, load_image, read_recipe
 from style_transfer.engine import MAX_STYLE_PIXELS
 from style_transfer.recipe import RECIPE_KEY
-from style_transfer.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
+from style_transfer.service.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
+from style_transfer.web import events, layout
+from style_transfer.web import requests as web_requests
 from tests.bad_inputs import png_bytes
 from tests.served_app import SMALL, count_files, served_app, untrained_runner, wait_until, write_image
 from tests.test_cli import assert_one_line_error, cli, in_process
@@ -80,12 +82,12 @@ def small(served) -> dict[str, Any]:
 
 def request_data(**values: Any) -> list[Any]:
     """The /stylize input list: the given values by name, None (the default) for the rest."""
-    return [values.get(name) for name in app.STYLIZE_PARAMETERS]
+    return [values.get(name) for name in web_requests.STYLIZE_PARAMETERS]
 
 
 def estimate_data(**values: Any) -> list[Any]:
     """The estimate's input list: the page's controls, /stylize's inputs but the start image."""
-    return [values.get(name) for name in app.API_PARAMETERS]
+    return [values.get(name) for name in web_requests.API_PARAMETERS]
 
 
 def call_stylize(served, data: list[Any]) -> tuple[str, Any]:
@@ -121,7 +123,7 @@ def estimate_index(served) -> int:
     fns = [
         fn
         for fn in served.demo.fns.values()
-        if not fn.queue and fn.fn is not None and len(fn.inputs) == len(app.API_PARAMETERS)
+        if not fn.queue and fn.fn is not None and len(fn.inputs) == len(web_requests.API_PARAMETERS)
     ]
     assert len(fns) == 1, "expected exactly one unqueued listener taking the /stylize inputs (the estimate)"
     return fns[0]._id
@@ -317,11 +319,11 @@ def test_files_an_earlier_server_left_are_deleted_at_start(tmp_path):
     for path in (old, recent):
         path.parent.mkdir(parents=True)
         path.write_bytes(b"x")
-    an_hour_ago = time.time() - app.DELETE_CACHE[1] - 60
+    an_hour_ago = time.time() - layout.DELETE_CACHE[1] - 60
     import os
 
     os.utime(old, (an_hour_ago, an_hour_ago))
-    assert remove_stale_files(folder, app.DELETE_CACHE[1]) == 1
+    assert remove_stale_files(folder, layout.DELETE_CACHE[1]) == 1
     assert not old.exists() and not old.parent.exists(), "the stale file (and its emptied folder) stayed"
     assert recent.exists(), "a file younger than the cache age was deleted"
 
@@ -338,7 +340,7 @@ def test_main_cleans_the_upload_folder_and_launches_with_the_limits(monkeypatch,
     os.utime(stale, (os_time, os_time))
     launched: dict[str, Any] = {}
     monkeypatch.setattr(app, "Runner", lambda settings: untrained_runner(max_input_bytes=12345))
-    monkeypatch.setattr(app.gr.Blocks, "launch", lambda self, **options: launched.update(options))
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **options: launched.update(options))
     app.main([])
     assert not stale.exists()
     assert launched["max_file_size"] == 12345
@@ -635,8 +637,8 @@ def test_a_hostile_recipe_gets_one_line_from_the_cli(case, capfd, tmp_path, imag
 def test_a_hostile_recipe_gets_one_message_from_the_page(case, tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
     path, expected = hostile_recipes(tmp_path)[case]
-    with pytest.raises(app.gr.Error) as refused:
-        app.settings_from_recipe({"path": str(path)})
+    with pytest.raises(gr.Error) as refused:
+        events.settings_from_recipe({"path": str(path)})
     assert expected in refused.value.message and "\n" not in refused.value.message
     assert len(refused.value.message) < 500
 
@@ -686,8 +688,8 @@ def test_hostile_flags_get_one_line_from_the_cli(styles, args, expected, capfd, 
 
 
 def test_the_footer_with_use_via_api_is_shown():
-    assert "footer" not in app.CSS, "the CSS hides Gradio's footer (it carries 'Use via API')"
-    options = app.launch_options()
+    assert "footer" not in layout.CSS, "the CSS hides Gradio's footer (it carries 'Use via API')"
+    options = layout.launch_options()
     assert options.get("footer_links") is None, "launch() passes footer_links: some footer links are hidden"
 
 
@@ -696,7 +698,7 @@ def test_every_stylize_parameter_is_described_for_the_api_and_mcp(served):
 
     fn = next(fn for fn in served.demo.fns.values() if fn.api_name == "stylize")
     _, parameters, returns = get_function_description(fn.fn)
-    assert list(parameters) == list(app.STYLIZE_PARAMETERS)
+    assert list(parameters) == list(web_requests.STYLIZE_PARAMETERS)
     undescribed = [name for name, text in parameters.items() if not text]
     assert not undescribed, f"no Args: line for {undescribed}"
     assert parameters["size"] == StyleConfig.__dataclass_fields__["size"].metadata["help"]
@@ -726,7 +728,7 @@ def test_mcp_serves_stylize_as_a_tool_through_the_queue(tmp_path, run_recorder):
         (tool,) = response.json()
         assert tool["name"] == "stylize" and tool["meta"]["endpoint_name"] == "stylize"
         schema = tool["inputSchema"]
-        assert list(schema["properties"]) == list(app.STYLIZE_PARAMETERS)
+        assert list(schema["properties"]) == list(web_requests.STYLIZE_PARAMETERS)
         assert schema["required"] == ["content", "style"]
         assert "uploaded to this app" in schema["properties"]["content"]["description"]
         assert schema["properties"]["content"]["type"] == "string"  # Gradio's MCP layer takes files as URLs
@@ -826,7 +828,7 @@ def test_in_a_browser_the_footer_shows_and_an_upload_gets_its_estimate(served, t
             assert footer.is_visible()
             page.locator("#content input[type=file]").set_input_files(str(photo))
             page.locator("#estimate").get_by_text("Estimate:").wait_for()
-            size = ui_requests.UI_DEFAULTS.size
+            size = web_requests.UI_DEFAULTS.size
             assert (
                 f"{size}×{size * 3 // 4}" in page.locator("#estimate").inner_text()
             )  # the photo's 4:3, from its header

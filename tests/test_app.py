@@ -15,11 +15,11 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-import app
-import ui_requests
 from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe
-from style_transfer.runner import Runner
+from style_transfer.service.runner import Runner
 from style_transfer.settings import ENV_VARS
+from style_transfer.web import events, layout, results
+from style_transfer.web import requests as web_requests
 from style_transfer.weights import UNTRAINED_WARNING
 from tests.served_app import free_port, untrained_runner, wait_until
 
@@ -58,9 +58,9 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
 
 def test_controls_are_derived_from_style_config():
     for f in dataclasses.fields(OperatorSettings):
-        assert f.name not in app.API_PARAMETERS, f"{f.name} is the operator's setting, not a request's"
+        assert f.name not in web_requests.API_PARAMETERS, f"{f.name} is the operator's setting, not a request's"
     for f in dataclasses.fields(StyleConfig):
-        control = ui_requests.control(f.name)
+        control = web_requests.control(f.name)
         meta = f.metadata
         default = f.default  # the API's default; a ui_default (the page's time budget) is set on load
         expected = list(default) if isinstance(default, tuple) and "choices" in meta else default
@@ -80,16 +80,16 @@ def test_the_page_has_examples_presets_and_the_untrained_banner(app_server):
     texts = [c["props"].get("value") or "" for c in config["components"] if c.get("type") == "markdown"]
     assert any(UNTRAINED_WARNING in text for text in texts), "no banner about the untrained weights"
     galleries = [c for c in config["components"] if c.get("type") == "gallery"]
-    assert len(galleries[0]["props"]["value"]) == len(list(app.EXAMPLES_DIR.glob("style_*.jpg")))
+    assert len(galleries[0]["props"]["value"]) == len(list(results.EXAMPLES_DIR.glob("style_*.jpg")))
 
 
 def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkeypatch):
     monkeypatch.setenv("GRADIO_CACHE_EXAMPLES", "true")  # what Spaces sets by default
     runner = untrained_runner()
-    demo = app.build_demo(runner)  # caching an example would need outputs and run it now
+    demo = layout.build_demo(runner)  # caching an example would need outputs and run it now
     dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     listeners = [fn for fn in demo.fns.values() if any(target[0] == dataset._id for target in fn.targets)]
-    assert [fn.fn for fn in listeners] == [app.pick_pair], "clicking an example should only pick it"
+    assert [fn.fn for fn in listeners] == [events.pick_pair], "clicking an example should only pick it"
     assert runner.runs.steps == 0, "an example ran at start-up"
     outputs = {block.elem_id for block in listeners[0].outputs}
     assert outputs >= {"content", "style"} and not outputs & {"progress", "download-timelapse"}
@@ -98,9 +98,9 @@ def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkey
 def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv(ENV_VARS["queue_size"], "3")
     monkeypatch.setenv(ENV_VARS["concurrency"], "2")
-    demo = app.build_demo(Runner(OperatorSettings.from_env()))
+    demo = layout.build_demo(Runner(OperatorSettings.from_env()))
     assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (3, 2)
-    demo = app.build_demo(untrained_runner(queue_size=5, concurrency=1))
+    demo = layout.build_demo(untrained_runner(queue_size=5, concurrency=1))
     assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (5, 1)
     monkeypatch.setenv(ENV_VARS["queue_size"], "lots")
     with pytest.raises(StyleTransferError, match=ENV_VARS["queue_size"]):
@@ -156,26 +156,31 @@ def test_loading_a_recipe_png_fills_the_controls(tmp_path, monkeypatch):
         recipe_file,
         __import__("style_transfer").make_recipe(config, WeightsInfo("untrained:0", True, "test")),
     )
-    values = dict(zip(app.MAIN_FIELDS + app.ADVANCED_FIELDS, app.settings_from_recipe({"path": str(recipe_file)})))
+    values = dict(
+        zip(
+            web_requests.MAIN_FIELDS + web_requests.ADVANCED_FIELDS,
+            events.settings_from_recipe({"path": str(recipe_file)}),
+        )
+    )
     assert (values["size"], values["preset"], values["style_strength"], values["seed"]) == (320, "best", 3.5, 7)
     assert values["style_blend"] == "2, 1"
     plain = tmp_path / "plain.png"
     Image.new("RGB", (8, 8)).save(plain)
     with pytest.raises(gr.Error, match="no style-transfer recipe"):
-        app.settings_from_recipe({"path": str(plain)})
+        events.settings_from_recipe({"path": str(plain)})
 
 
 def test_the_estimate_shows_before_run(runner, example_files, tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
     uploaded = tmp_path / "photo.jpg"
     uploaded.write_bytes(Path(example_files[0]).read_bytes())
-    names = app.API_PARAMETERS
+    names = web_requests.API_PARAMETERS
     values = [None] * len(names)
-    assert app.estimate_text(runner, *values) == app.NO_ESTIMATE
+    assert events.estimate_text(runner, *values) == events.NO_ESTIMATE
     values[names.index("content")] = {"path": str(uploaded)}
-    assert app.estimate_text(runner, *values).startswith("**Estimate:** about")
+    assert events.estimate_text(runner, *values).startswith("**Estimate:** about")
     values[names.index("size")] = 1_000_000
-    assert "size is 1000000" in app.estimate_text(runner, *values)
+    assert "size is 1000000" in events.estimate_text(runner, *values)
 
 
 # ---------------------------------------------------------------- bad input gets the app's message
@@ -201,7 +206,7 @@ def test_bad_input_returns_the_apps_message(app_server, example_files, tmp_path,
 
 def test_a_full_queue_says_so(example_files):
     runner = untrained_runner(queue_size=1, concurrency=1)
-    demo = app.build_demo(runner)
+    demo = layout.build_demo(runner)
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:

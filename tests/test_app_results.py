@@ -19,11 +19,10 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-import app
-import ui_events
-import ui_results
 from style_transfer import StyleConfig, StyleTransferError, read_recipe
 from style_transfer.timelapse import FRAME_MS, HOLD_MS
+from style_transfer.web import events, layout, results
+from style_transfer.web import requests as web_requests
 from tests.served_app import untrained_runner
 
 SIZE = 64  # 64x48 from the 4:3 test photo: one scale, a step in ~0.1 s
@@ -96,7 +95,7 @@ def uploads(image_files, tmp_path, monkeypatch):
 
 def page_values(**settings: Any) -> list[Any]:
     """The page's controls as the events receive them (None: the control's default)."""
-    return [settings.get(name) for name in app.API_PARAMETERS]
+    return [settings.get(name) for name in web_requests.API_PARAMETERS]
 
 
 @pytest.fixture
@@ -104,9 +103,9 @@ def finished(runner, uploads):
     """A Run through the page's own stream: every output tuple, the last one with the session's LastRun."""
     keeper = gr.Slider()  # any component: the kept frames are copied into the cache on its account
     config = StyleConfig(size=SIZE, steps=6, preset="fast", preview_every=1)
-    outputs = run_events(ui_events.stream_run(runner, keeper, uploads[0], [uploads[1]], config, None))
+    outputs = run_events(events.stream_run(runner, keeper, uploads[0], [uploads[1]], config, None))
     last_run = outputs[-1][5]
-    assert isinstance(last_run, ui_results.LastRun) and all(out[5] is None for out in outputs[:-1])
+    assert isinstance(last_run, results.LastRun) and all(out[5] is None for out in outputs[:-1])
     return outputs, last_run, keeper
 
 
@@ -116,7 +115,7 @@ def test_the_scrubbers_frame_k_is_the_kth_streamed_preview_with_its_step_and_rec
     # The last frame was sent as the path of the run's PNG, whose folder goes with the run: its kept copy.
     sent = [out[0] for out in outputs[:-1]] + [last_run.png]
     for position, streamed in enumerate(sent, start=1):
-        (before, after), caption, png = app.show_frame(last_run, position)
+        (before, after), caption, png = events.show_frame(last_run, position)
         frame = last_run.frames[position - 1]
         assert before == uploads[0] and after == frame.path
         assert np.array_equal(pixels(after), pixels(streamed)), f"frame {position} is not the streamed one"
@@ -129,12 +128,12 @@ def test_the_scrubbers_frame_k_is_the_kth_streamed_preview_with_its_step_and_rec
 
 def test_after_a_run_the_result_shows_before_after_the_history_and_what_refine_would_make(finished):
     _, last_run, _ = finished
-    live, compare, history, follow_up, slider, caption, png, resume, refine = app.show_result(last_run, 1024)
+    live, compare, history, follow_up, slider, caption, png, resume, refine = events.show_result(last_run, 1024)
     assert live["visible"] == "hidden" and compare["visible"] and history["visible"] and follow_up["visible"]
     assert compare["value"] == (last_run.content, last_run.frames[-1].path)
     assert (slider["maximum"], slider["value"]) == (6, 6) and "(the result)" in caption
     assert "128 px" in refine["value"] and refine["interactive"]
-    *_, refine = app.show_result(last_run, SIZE)
+    *_, refine = events.show_result(last_run, SIZE)
     assert refine["interactive"] is False, "at the operator's size cap Refine has nowhere to go"
 
 
@@ -143,30 +142,30 @@ def test_continue_and_refine_start_from_the_last_result_and_record_it(finished, 
     runner = untrained_runner(max_size=96)
     settings = page_values(steps=2, preview_every=1)
     # The run's own files go with it; the session keeps copies (LastRun.png) of what it needs.
-    resumed = run_events(ui_events.resume_function(runner, keeper, refine=False)(*settings, last_run))
+    resumed = run_events(events.resume_function(runner, keeper, refine=False)(*settings, last_run))
     recipe = read_recipe(resumed[-1][5].png)
     assert recipe["parent"] == last_run.recipe and recipe["config"]["size"] == SIZE
     assert np.array_equal(pixels(resumed[0][0]), pixels(last_run.png)), "Continue starts from the last result"
-    refined = run_events(ui_events.resume_function(runner, keeper, refine=True)(*settings, last_run))
+    refined = run_events(events.resume_function(runner, keeper, refine=True)(*settings, last_run))
     recipe = read_recipe(refined[-1][5].png)
     assert recipe["parent"] == last_run.recipe and recipe["config"]["size"] == 96, "2x, capped by max_size"
     assert refined[-1][5].size == 96 and refined[-1][5].frames[-1].size == (96, 72)
     with pytest.raises(gr.Error, match="run once first"):
-        run_events(ui_events.resume_function(runner, keeper, refine=False)(*page_values(), None))
+        run_events(events.resume_function(runner, keeper, refine=False)(*page_values(), None))
 
 
 def test_refine_size_doubles_within_the_operators_cap_and_the_configs_limit():
-    assert ui_results.refine_size(512, 1024) == 1024
-    assert ui_results.refine_size(512, 768) == 768
-    assert ui_results.refine_size(1536, 0) == ui_results.SIZE_LIMIT == 2048, "0 is no operator cap"
+    assert results.refine_size(512, 1024) == 1024
+    assert results.refine_size(512, 768) == 768
+    assert results.refine_size(1536, 0) == results.SIZE_LIMIT == 2048, "0 is no operator cap"
     with pytest.raises(StyleTransferError, match="largest"):
-        ui_results.refine_size(1024, 1024)
+        results.refine_size(1024, 1024)
 
 
 # ---------------------------------------------------------------- example pairs as pictures
 
 
-EXAMPLE_PAIRS = ui_events.PAIRS_FILE  # the shipped pairs.json (the fixtures below point the app elsewhere)
+EXAMPLE_PAIRS = events.PAIRS_FILE  # the shipped pairs.json (the fixtures below point the app elsewhere)
 
 
 @pytest.fixture
@@ -174,11 +173,11 @@ def pairs_with_results(tmp_path, monkeypatch):
     """A pairs.json whose first pair names a result made earlier (as the lead's script adds them)."""
     pairs = [{key: p[key] for key in ("title", "content", "style")} for p in json.loads(EXAMPLE_PAIRS.read_text())[:3]]
     for name in {p[key] for p in pairs for key in ("content", "style")}:
-        shutil.copy(app.EXAMPLES_DIR / name, tmp_path / name)
+        shutil.copy(results.EXAMPLES_DIR / name, tmp_path / name)
     Image.new("RGB", (96, 64), (200, 40, 40)).save(tmp_path / "result_cat.jpg")
     pairs[0]["result"] = "result_cat.jpg"
     (tmp_path / "pairs.json").write_text(json.dumps(pairs))
-    monkeypatch.setattr(ui_events, "PAIRS_FILE", tmp_path / "pairs.json")
+    monkeypatch.setattr(events, "PAIRS_FILE", tmp_path / "pairs.json")
     return tmp_path
 
 
@@ -187,14 +186,14 @@ def pairs_without_results(tmp_path, monkeypatch):
     """A pairs.json naming no result (a fork that has not made them)."""
     pairs = [{key: p[key] for key in ("title", "content", "style")} for p in json.loads(EXAMPLE_PAIRS.read_text())]
     for name in {p[key] for p in pairs for key in ("content", "style")}:
-        shutil.copy(app.EXAMPLES_DIR / name, tmp_path / name)
+        shutil.copy(results.EXAMPLES_DIR / name, tmp_path / name)
     (tmp_path / "pairs.json").write_text(json.dumps(pairs))
-    monkeypatch.setattr(ui_events, "PAIRS_FILE", tmp_path / "pairs.json")
+    monkeypatch.setattr(events, "PAIRS_FILE", tmp_path / "pairs.json")
     return tmp_path
 
 
 def test_pairs_show_as_pictures_with_their_results_when_pairs_json_names_them(pairs_with_results):
-    demo = app.build_demo(untrained_runner())
+    demo = layout.build_demo(untrained_runner())
     dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     assert [type(c).__name__ for c in dataset._components] == ["Image", "Image", "Image", "Markdown"]
     first, second = dataset.samples[0], dataset.samples[1]
@@ -203,26 +202,26 @@ def test_pairs_show_as_pictures_with_their_results_when_pairs_json_names_them(pa
 
 
 def test_pairs_without_results_show_photo_and_style_only(pairs_without_results):
-    demo = app.build_demo(untrained_runner())
+    demo = layout.build_demo(untrained_runner())
     dataset = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     assert [type(c).__name__ for c in dataset._components] == ["Image", "Image", "Markdown"]
     assert all(Path(sample[0]["path"]).name.startswith("content_") for sample in dataset.samples)
 
 
 def test_picking_a_pair_with_a_result_shows_it_at_once_labelled_as_made_earlier(pairs_with_results):
-    content, style, live, compare, history, follow_up = app.pick_pair(0)
+    content, style, live, compare, history, follow_up = events.pick_pair(0)
     assert (Path(content).name, Path(style).name) == ("content_cat.jpg", "style_stained_glass.jpg")
     assert compare["value"] == (content, str(pairs_with_results / "result_cat.jpg")) and compare["visible"]
-    assert compare["label"] == ui_results.EARLIER_RESULT and "ImageNet" in compare["label"]
+    assert compare["label"] == results.EARLIER_RESULT and "ImageNet" in compare["label"]
     assert live["visible"] == "hidden" and not history["visible"] and not follow_up["visible"]
-    *filled, live, compare, history, follow_up = app.pick_pair(1)
+    *filled, live, compare, history, follow_up = events.pick_pair(1)
     assert Path(filled[0]).name == "content_astronaut.jpg"
     assert all(update == gr.skip() for update in (live, compare, history, follow_up)), "no result: fill only"
 
 
 def test_a_pairs_file_naming_a_missing_result_says_which(pairs_with_results):
-    pairs = json.loads(ui_events.PAIRS_FILE.read_text())
+    pairs = json.loads(events.PAIRS_FILE.read_text())
     pairs[1]["result"] = "result_astronaut.jpg"
-    ui_events.PAIRS_FILE.write_text(json.dumps(pairs))
+    events.PAIRS_FILE.write_text(json.dumps(pairs))
     with pytest.raises(FileNotFoundError, match="names result_astronaut.jpg, which is not in"):
-        ui_results.load_pairs(ui_events.PAIRS_FILE)
+        results.load_pairs(events.PAIRS_FILE)

@@ -140,22 +140,21 @@ def test_example_run_streams_then_finishes_and_stop_ends_a_second_run(page, app_
 @pytest.fixture
 def results_app(tmp_path, monkeypatch):
     """The app with examples whose first pair names a result made earlier (a stand-in picture here)."""
-    import app
-    import ui_events
+    from style_transfer.web import events, layout, results
 
     pairs = [
-        {key: p[key] for key in ("title", "content", "style")} for p in json.loads(ui_events.PAIRS_FILE.read_text())[:4]
+        {key: p[key] for key in ("title", "content", "style")} for p in json.loads(events.PAIRS_FILE.read_text())[:4]
     ]
     for name in {p[key] for p in pairs for key in ("content", "style")}:
-        shutil.copy(app.EXAMPLES_DIR / name, tmp_path / name)
+        shutil.copy(results.EXAMPLES_DIR / name, tmp_path / name)
     with Image.open(tmp_path / pairs[0]["content"]) as photo, Image.open(tmp_path / pairs[0]["style"]) as style:
         Image.blend(photo.convert("RGB"), style.convert("RGB").resize(photo.size), 0.5).save(tmp_path / "result.jpg")
     pairs[0]["result"] = "result.jpg"
     (tmp_path / "pairs.json").write_text(json.dumps(pairs))
-    monkeypatch.setattr(ui_events, "PAIRS_FILE", tmp_path / "pairs.json")
-    demo = app.build_demo(untrained_runner())
+    monkeypatch.setattr(events, "PAIRS_FILE", tmp_path / "pairs.json")
+    demo = layout.build_demo(untrained_runner())
     port = free_port()
-    options = app.launch_options()
+    options = layout.launch_options()
     options["allowed_paths"] = [*options["allowed_paths"], str(tmp_path)]
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **options)
     try:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from style_transfer import StyleTransferError
 from style_transfer.config import PRESETS, StyleConfig
-from style_transfer.model import VGG_CONV_LAYERS
 from style_transfer.plan import MIN_SCALE_SIDE, PRESET_STEPS, pyramid
+from style_transfer.vgg import VGG_CONV_LAYERS
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 BOUNDED = [name for name, f in FIELDS.items() if "min" in f.metadata]

@@ -49,16 +49,13 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
     pairs = (ROOT / "examples" / "pairs.json").read_text()
     expected = {
         "app.py",
-        "ui_events.py",
-        "ui_requests.py",
-        "ui_results.py",
         "README.md",
         "LICENSE",
         "requirements.txt",
         "examples/pairs.json",
     }
     expected |= {"examples/CREDITS.md"}
-    expected |= {f"style_transfer/{p.name}" for p in (ROOT / "style_transfer").glob("*.py")}
+    expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "style_transfer").rglob("*.py")}
     expected |= {f"examples/{name}" for name in re.findall(r'"(\w+\.jpg)"', pairs)}
     expected |= {f"examples/{p.name}" for p in (ROOT / "examples").glob("style_*.jpg")}  # the style presets
     assert expected <= set(listed)
@@ -74,7 +71,7 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
 
 def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
     for name in (
-        "app.py", "ui_events.py", "ui_requests.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt",
+        "app.py", "README.md", "LICENSE", "requirements.txt",
         "requirements-gpu.txt", "requirements-dev.txt", "style_transfer/__init__.py",
         "style_transfer/__pycache__/engine.cpython-311.pyc",
         "style_transfer/.swp",
@@ -85,7 +82,7 @@ def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
         (tmp_path / name).write_text("x")
     files = deploy.space_files(tmp_path)
     assert set(files) == {
-        "app.py", "ui_events.py", "ui_requests.py", "ui_results.py", "README.md", "LICENSE", "requirements.txt",
+        "app.py", "README.md", "LICENSE", "requirements.txt",
         "style_transfer/__init__.py", "examples/pairs.json", "examples/CREDITS.md", "examples/a.jpg",
     }  # fmt: skip
     assert files["requirements.txt"] == tmp_path / "requirements.txt"
@@ -278,10 +275,11 @@ BUILD_DEMO = textwrap.dedent(
     from pathlib import Path
     import gradio as gr
     import app, style_transfer
+    from style_transfer.web import layout
     here = Path.cwd().resolve()
     assert Path(app.__file__).resolve() == here / "app.py", app.__file__
     assert Path(style_transfer.__file__).resolve().parent == here / "style_transfer", style_transfer.__file__
-    demo = app.build_demo(style_transfer.Runner(style_transfer.OperatorSettings.from_env()))
+    demo = layout.build_demo(style_transfer.Runner(style_transfer.OperatorSettings.from_env()))
     assert isinstance(demo, gr.Blocks)
     print("endpoints:", sorted(fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"))
     """

@@ -108,18 +108,16 @@ def test_a_job_cancelled_while_queued_never_runs(tmp_path, images, run_recorder)
 
 def app_cache_policy() -> tuple[int, int] | None:
     """The delete_cache schedule a `python app.py` server runs with (set on gr.Blocks or via launch_options)."""
-    import app
+    from style_transfer.web import layout
 
-    options = app.launch_options() if hasattr(app, "launch_options") else {}
-    return options.get("delete_cache") or app.build_demo(untrained_runner()).delete_cache
+    options = layout.launch_options()
+    return options.get("delete_cache") or layout.build_demo(untrained_runner()).delete_cache
 
 
 def test_main_launch_options_are_accepted_by_launch():
-    import app
+    from style_transfer.web import layout
 
-    if not hasattr(app, "launch_options"):
-        pytest.skip("app.py launches with Gradio's defaults")
-    unknown = set(app.launch_options()) - set(inspect.signature(gr.Blocks.launch).parameters)
+    unknown = set(layout.launch_options()) - set(inspect.signature(gr.Blocks.launch).parameters)
     assert not unknown, f"gr.Blocks.launch() has no parameter(s) {sorted(unknown)}: main() would raise TypeError"
 
 

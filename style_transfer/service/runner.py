@@ -22,13 +22,13 @@ from typing import Any
 
 from PIL import Image
 
-from .config import OBJECTIVES, StyleConfig
-from .engine import Frame, calibrate, check_output_size, stylize, warm_up
-from .estimate import RunEstimate, check_request, estimate_run
-from .image import ImageSource, upright_size
-from .recipe import save_png
-from .settings import OperatorSettings
-from .timelapse import FrameKeeper, KeptFrame, write_timelapse
+from ..config import OBJECTIVES, StyleConfig
+from ..engine import Frame, calibrate, check_output_size, stylize, warm_up
+from ..estimate import RunEstimate, check_request, estimate_run
+from ..image import ImageSource, upright_size
+from ..recipe import save_png
+from ..settings import OperatorSettings
+from ..timelapse import FrameKeeper, KeptFrame, write_timelapse
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""What app.py's result area works with, without gradio: the session's last run (its history of
-frames, Continue and Refine), frame captions and PNGs, and the example pairs with their pictures.
+"""What the page's result area works with, without gradio: the session's last run (its history of
+frames, Continue and Refine), frame captions and PNGs, the example pairs and the style presets.
 
-app.py keeps the layout and the events; the helpers here are plain functions on plain data,
-so they are tested without a server.
+layout.py and events.py keep the page and its events; the helpers here are plain functions on
+plain data, so they are tested without a server.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from style_transfer import StyleConfig, StyleTransferError
-from style_transfer.timelapse import KeptFrame, save_frame_png
+from ..config import StyleConfig
+from ..errors import StyleTransferError
+from ..timelapse import KeptFrame, save_frame_png
 
 SIZE_LIMIT = next(f.metadata["max"] for f in fields(StyleConfig) if f.name == "size")  # StyleConfig's own cap
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 EARLIER_RESULT = "Made earlier with ImageNet weights · Run recomputes it live"
 
 
@@ -90,3 +92,8 @@ def load_pairs(path: Path) -> list[Pair]:
             if name is not None and not Path(name).is_file():
                 raise FileNotFoundError(f"{path.name} names {Path(name).name}, which is not in {folder}")
     return pairs
+
+
+def style_presets() -> list[tuple[str, str]]:
+    """The example styles as (file, caption) pairs, for the page's preset gallery."""
+    return [(str(p), p.stem.removeprefix("style_").replace("_", " ")) for p in sorted(EXAMPLES_DIR.glob("style_*.jpg"))]

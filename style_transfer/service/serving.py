@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from .settings import OperatorSettings
+from ..settings import OperatorSettings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,10 +1,10 @@
 """The app's events and what the browser gets from them.
 
 /stylize (the page's Run and the public API), Continue and Refine turn a request's values into a
-StyleConfig and file paths (ui_requests.py), stream the Runner's frames as the browser's outputs and
+StyleConfig and file paths (requests.py), stream the Runner's frames as the browser's outputs and
 keep the finished run for the session; then the result area (before/after, history), an example's
-pictures, the estimate line and a recipe's settings. app.py lays out the page and wires these to it;
-the plain helpers on plain data are in ui_results.py, which does not import gradio.
+pictures, the estimate line and a recipe's settings. layout.py lays out the page and wiring.py wires
+these to it; the plain helpers on plain data are in results.py, which does not import gradio.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from style_transfer import Frame, StyleConfig, StyleTransferError, config_from_recipe, read_recipe
-from style_transfer.runner import CHART_COLUMNS, Runner, Update
-from ui_requests import (
+from ..config import StyleConfig
+from ..engine import Frame
+from ..errors import StyleTransferError
+from ..recipe import config_from_recipe, read_recipe
+from ..service.runner import CHART_COLUMNS, Runner, Update
+from .requests import (
     ADVANCED_FIELDS,
     API_PARAMETERS,
     EXTRA_STYLES,
@@ -35,11 +37,19 @@ from ui_requests import (
     stylize_doc,
     within_time_limit,
 )
-from ui_results import EARLIER_RESULT, LastRun, frame_caption, frame_file_name, frame_png, load_pairs, refine_size
+from .results import (
+    EARLIER_RESULT,
+    EXAMPLES_DIR,
+    LastRun,
+    frame_caption,
+    frame_file_name,
+    frame_png,
+    load_pairs,
+    refine_size,
+)
 
 log = logging.getLogger("app")  # the app's log, as before these functions left app.py
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 PAIRS_FILE = EXAMPLES_DIR / "pairs.json"  # the example pairs (title, content, style and an optional result)
 NO_ESTIMATE = "Add a content photo to see how long a run will take."
 

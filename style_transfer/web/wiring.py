@@ -1,0 +1,119 @@
+"""The page's events: which control triggers which function, with which inputs and outputs.
+
+Run (the public /stylize), Continue and Refine stream a run into the result area; Stop cancels
+them; the estimate line follows every control; presets, example pairs and a recipe fill the controls.
+The functions themselves are in events.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ..service.runner import Runner
+from .events import (
+    estimate_text,
+    pick_pair,
+    resume_function,
+    settings_from_recipe,
+    show_frame,
+    show_live,
+    show_result,
+    stylize_function,
+)
+from .requests import ADVANCED_FIELDS, API_PARAMETERS, MAIN_FIELDS, STYLIZE_PARAMETERS
+from .results import style_presets
+
+# The result area's parts that show_live and pick_pair switch between the live image and before/after.
+LIVE_AREA = ("image", "compare", "history", "follow_up")
+
+
+def wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
+    api_inputs = [inputs[name] for name in API_PARAMETERS]
+    runs = _wire_runs(runner, inputs, outputs, run)
+    stop.click(None, cancels=runs, api_visibility="private")
+    gr.on(
+        [control.change for control in api_inputs],
+        lambda *values: estimate_text(runner, *values),
+        inputs=api_inputs,
+        outputs=outputs["estimate"],
+        preprocess=False,
+        show_progress="hidden",
+        api_visibility="private",
+        queue=False,
+    )
+    inputs["presets"].select(
+        _pick_preset, outputs=inputs["style"], api_visibility="private", show_progress="hidden", queue=False
+    )
+    # Picking a quality preset means "its steps": the time budget steps aside (set it again to use one).
+    inputs["preset"].input(lambda: 0, outputs=inputs["seconds"], api_visibility="private", queue=False)
+    inputs["recipe"].upload(
+        settings_from_recipe,
+        inputs=inputs["recipe"],
+        outputs=[inputs[name] for name in MAIN_FIELDS + ADVANCED_FIELDS],
+        preprocess=False,
+        api_visibility="private",
+    )
+    _wire_results(inputs, outputs)
+
+
+def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> list[Any]:
+    """Run (the public /stylize), Continue and Refine: each shows the live image, streams, then the result."""
+    streamed = [outputs[name] for name in ("image", "progress", "chart", "download", "timelapse", "last_run")]
+    live = [outputs[name] for name in LIVE_AREA]
+    shown = [*live, *(outputs[name] for name in ("scrubber", "frame_info", "frame_png", "continue", "refine"))]
+    private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    # preprocess=False: the engine opens the uploads itself, so a bad file gets its message, not Gradio's.
+    stream: dict[str, Any] = {"outputs": streamed, "preprocess": False, "concurrency_id": "stylize"}
+    runs = [
+        run.click(show_live, outputs=live, queue=False, **private).then(
+            stylize_function(runner, outputs["scrubber"]),
+            inputs=[inputs[name] for name in STYLIZE_PARAMETERS],
+            api_name="stylize",
+            api_description="Stylise `content` in the manner of `style`; yields a frame about once a second, "
+            "the last one a PNG with the settings (recipe) in its metadata and the run's timelapse (animated WebP).",
+            show_progress="minimal",
+            **stream,
+        )
+    ]
+    for button, refine in ((outputs["continue"], False), (outputs["refine"], True)):
+        runs.append(
+            button.click(show_live, outputs=live, queue=False, **private).then(
+                resume_function(runner, outputs["scrubber"], refine),
+                inputs=[*(inputs[name] for name in API_PARAMETERS), outputs["last_run"]],
+                api_visibility="private",
+                show_progress="minimal",
+                **stream,
+            )
+        )
+    for event in runs:
+        event.success(lambda last: show_result(last, runner.settings.max_size), outputs["last_run"], shown, **private)
+    return runs
+
+
+def _wire_results(inputs: dict, outputs: dict) -> None:
+    outputs["scrubber"].input(
+        show_frame,
+        inputs=[outputs["last_run"], outputs["scrubber"]],
+        outputs=[outputs["compare"], outputs["frame_info"], outputs["frame_png"]],
+        trigger_mode="always_last",
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    inputs["pairs"].click(
+        pick_pair,
+        inputs=inputs["pairs"],
+        outputs=[
+            inputs["content"],
+            inputs["style"],
+            *(outputs[name] for name in LIVE_AREA),
+        ],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
+
+
+def _pick_preset(selection: gr.SelectData) -> str:
+    return style_presets()[selection.index][0]
