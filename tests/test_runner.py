@@ -95,12 +95,14 @@ def test_cancelling_the_consumer_stops_the_run_after_the_step_in_flight(runner):
     finished_before = runs.finished
     received = []
 
+    stop = threading.Event()  # the relay's stop flag, set by the consumer's finally: when it is cancelled
+
     async def scenario() -> list[threading.Thread]:
         threads_before = set(threading.enumerate())
         first = asyncio.Event()
 
         async def consume() -> None:
-            async for update in runner.relay(frames):
+            async for update in runner.relay(frames, stop):
                 received.append(update)
                 first.set()
 
@@ -110,6 +112,9 @@ def test_cancelling_the_consumer_stops_the_run_after_the_step_in_flight(runner):
         threads = new_relay_threads(threads_before)
         assert len(threads) == 1 and runs.active == 1
         task.cancel()
+        # cancel() only schedules the cancellation: wait until the cancelled consumer has delivered
+        # its stop to the relay (allowing steps before that let the run go on: 41 steps, 1 run in 6).
+        assert await asyncio.to_thread(stop.wait, TIMEOUT), "the cancelled consumer never set the stop flag"
         # The thread is now inside step 2, waiting to be allowed. Allow many more: it must finish
         # that one step, see the stop and end; the cancelled consumer returns only once it has.
         engine.allow(50)

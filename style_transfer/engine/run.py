@@ -1,0 +1,218 @@
+"""The generator: coarse-to-fine Gatys optimisation yielding a Frame per step.
+
+``stylize`` reads the inputs' headers, plans the run (plan.plan_run) and has the operator's caps
+judge it (limits.py) before any pixel is decoded; the loop then sets up each scale (targets, the
+start picture, a new optimiser), takes its steps and reports each one.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import tensorflow as tf
+from PIL import Image
+
+from .. import costs, limits
+from .. import image as images
+from ..config import StyleConfig
+from ..costs import CostModel
+from ..image import ImageSource
+from ..model import load_network, objective_dtype
+from ..optim import LBFGS, Adam, LossAndGradient, make_optimizer
+from ..plan import Scale, budget_step_cap, plan_run, style_size
+from ..recipe import make_recipe
+from ..settings import OperatorSettings
+from ..weights import WeightsInfo
+from .calibration import calibrate
+from .inputs import Inputs, decode_inputs, from_start_image, initial_image, open_inputs, upscale
+from .objective import CompiledObjective, Stopped
+from .pacer import Pacer
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One optimisation step's report. ``image`` is set when a preview is due and on the last frame."""
+
+    step: int
+    total: int
+    size: tuple[int, int]
+    scale: int
+    scales: int
+    losses: dict[str, float]
+    elapsed: float
+    eta: float | None
+    done: bool
+    image: Image.Image | None = None
+    weights: WeightsInfo | None = None
+    recipe: dict[str, Any] | None = field(default=None, repr=False)
+    note: str | None = None  # on the last frame: why the run took fewer steps than planned, if it did
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the loop needs besides the pixels: the request, its objective, the network's name."""
+
+    config: StyleConfig
+    objective: CompiledObjective
+    info: WeightsInfo
+
+
+def stylize(
+    content: ImageSource,
+    styles: ImageSource | Sequence[ImageSource],
+    config: StyleConfig | None = None,
+    weights: str | None = None,
+    *,
+    settings: OperatorSettings | None = None,
+    cost: CostModel | None = None,
+    stop: threading.Event | None = None,
+    init_image: ImageSource | None = None,
+    parent: dict[str, Any] | None = None,
+) -> Generator[Frame, None, None]:
+    """Validate the inputs now, then return a generator of one Frame per optimisation step.
+
+    ``content`` and each of ``styles`` is a PIL image, a path, bytes or a binary stream, each
+    read once. ``settings`` are the operator's (input limits, caps, precision, weights); None
+    reads them from the environment (``OperatorSettings.from_env()``). ``weights``, a weights
+    spec (see weights/), overrides ``settings.weights``. ``cost`` is this machine's cost model
+    (``calibrate``), used to plan time budgets, keep to ``settings.max_seconds`` and give the
+    ETA. ``init_image`` starts from a finished result instead of the content (continue at the
+    same size, or refine at a larger one); its recipe (``parent``, if the caller has it in
+    memory; else read from the image) becomes the new one's parent. Closing the generator, or
+    setting ``stop``, stops the run before the next step (``stop`` also inside a scale's
+    set-up) and frees its tensors.
+    """
+    settings = settings or OperatorSettings.from_env()
+    if weights:
+        settings = settings.replace(weights=weights)
+    style_list = _style_list(styles)
+    config = limits.with_time_limit(config or StyleConfig(), settings)
+    limits.check_request(config, len(style_list), settings)  # before any file is read
+    opened = open_inputs(content, style_list, config, settings, init_image)
+    dtype = objective_dtype(config.objective, settings.precision)
+    run_plan = plan_run(
+        config,
+        opened.content.size,
+        opened.style_sizes,
+        _cost_model(config, settings, cost, dtype),
+        settings.max_steps,
+        single_scale=opened.init is not None,  # a start image's coarse work is done
+    )
+    limits.check_plan(run_plan, settings)  # before any pixel is decoded
+    inputs = decode_inputs(opened, config, run_plan, parent)
+    info = load_network(settings.weights)
+    # Under a time budget, time the plan leaves at the output size buys more steps there.
+    most_steps = budget_step_cap(settings.max_steps) if config.budgeted else 0
+    pacer = Pacer(run_plan, *limits.deadline(config, settings), most_steps=most_steps)
+    run = _Run(config, CompiledObjective(settings.weights, config, dtype), info)
+    return _run(inputs, run, pacer, stop)
+
+
+def _style_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
+    """One style image, or several (a str or bytes is one image, not a sequence of them)."""
+    if isinstance(styles, (str, bytes, Image.Image)) or not isinstance(styles, Sequence):
+        return [cast(ImageSource, styles)]
+    return list(cast(Sequence[ImageSource], styles))
+
+
+def _cost_model(config: StyleConfig, settings: OperatorSettings, cost: CostModel | None, dtype: str) -> CostModel:
+    """The cost model a request is planned with: the caller's, if it fits the objective and precision."""
+    if cost is not None and cost.fits(config.objective, dtype):
+        return cost
+    # A time budget is planned from this machine's measured speed (once per process, ~2-4 s);
+    # otherwise the built-in constants serve the ETA and the deadline until the run measures itself.
+    return calibrate(settings, config.objective) if config.budgeted else costs.fallback(dtype)
+
+
+def _run(inputs: Inputs, run: _Run, pacer: Pacer, stop: threading.Event | None) -> Generator[Frame, None, None]:
+    optimizer: LBFGS | Adam | None = None
+    step, index = 0, 0
+    pacer.restart()  # the clock runs from the first step asked for, not from when the run was made
+    try:
+        while index < len(pacer.plan):
+            optimizer, loss_and_gradient = _set_up_scale(inputs, pacer.plan[index], run, optimizer, stop)
+            pacer.start_scale()
+            done_here = 0
+            while done_here < pacer.plan[index].steps:
+                losses = {name: float(value) for name, value in optimizer.step(loss_and_gradient).items()}
+                step, done_here = step + 1, done_here + 1
+                pacer.tick(index, done_here)
+                yield _frame(step, index, done_here, losses, optimizer, inputs, run, pacer)
+                if stop is not None and stop.is_set():
+                    return
+            index += 1
+    except Stopped:
+        return
+    finally:
+        # Runs on normal end, on error and when the caller closes the generator (Stop).
+        del optimizer
+        gc.collect()
+
+
+def _frame(
+    step: int,
+    index: int,
+    done_here: int,
+    losses: dict[str, float],
+    optimizer: LBFGS | Adam,
+    inputs: Inputs,
+    run: _Run,
+    pacer: Pacer,
+) -> Frame:
+    scale = pacer.plan[index]
+    done = step == pacer.total()
+    image = None
+    if done or done_here == scale.steps or pacer.preview_due(step, run.config.preview_every):
+        pixels = optimizer.image
+        if done and scale.size != pacer.output_size:  # cut short at a coarser scale: bring it to the output size
+            pixels = upscale(pixels, images.to_array(images.resize(inputs.content, pacer.output_size)))
+        image = _preview(pixels, inputs.colour_source)
+    return Frame(
+        step=step,
+        total=pacer.total(),
+        size=scale.size,
+        scale=index + 1,
+        scales=len(pacer.plan),
+        losses=losses,
+        elapsed=pacer.elapsed(),
+        eta=pacer.eta(index, done_here),
+        done=done,
+        image=image,
+        weights=run.info,
+        recipe=make_recipe(run.config, run.info, inputs.parent, pacer.plan) if done else None,
+        note=pacer.note() if done else None,
+    )
+
+
+def _set_up_scale(
+    inputs: Inputs, scale: Scale, run: _Run, previous: LBFGS | Adam | None, stop: threading.Event | None
+) -> tuple[LBFGS | Adam, LossAndGradient]:
+    """A scale's targets, its start (the initial image, or the coarser result carried up) and a new optimiser.
+
+    Only the picture goes up the pyramid: the optimiser's memory is tied to the pixel grid.
+    """
+    config = run.config
+    content = images.to_array(images.resize(inputs.content, scale.size))
+    styles = [
+        images.to_array(images.resize(s, style_size(s.size, scale.size, config.style_scale))) for s in inputs.styles
+    ]
+    targets = run.objective.targets(content, styles, inputs.blend, stop)
+    if previous is not None:
+        start = upscale(previous.image, content)
+    elif inputs.init is not None:
+        start = from_start_image(inputs.init, content)
+    else:
+        start = initial_image(config, content)
+    optimizer = make_optimizer(config.optimizer, start, config.learning_rate, run.objective.spec.adam_epsilon)
+    return optimizer, run.objective.loss_and_gradient(targets, scale.size)
+
+
+def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image:
+    pixels = image.numpy()
+    if colour_source is not None:
+        pixels = images.with_luminance_of(pixels, colour_source)
+    return images.to_pil(pixels)
