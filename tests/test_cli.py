@@ -34,9 +34,11 @@ class Result:
     stderr: str
 
 
-def cli(*args: object, cwd: Path | None = None) -> Result:
+def cli(*args: object, cwd: Path | None = None, tf_log_level: str | None = None) -> Result:
     env = {**os.environ, "PYTHONPATH": str(REPO), "STYLE_TRANSFER_WEIGHTS": "untrained", "HF_HUB_OFFLINE": "1"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the package must silence TensorFlow itself, as for a user
+    if tf_log_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = tf_log_level
     done = subprocess.run(
         [sys.executable, "-m", "style_transfer", *map(str, args)],
         cwd=cwd or REPO,
@@ -244,3 +246,10 @@ def test_bad_input_subprocess(case, bad_files, image_files, tmp_path):
     result = cli(*args)
     assert_one_line_error(result, expected)
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("level", ["1", "2", "3"])
+def test_a_users_tensorflow_log_level_keeps_errors_on_one_line(tmp_path, level):
+    """TF_CPP_MIN_LOG_LEVEL=2 is a usual setting; only 0 asks for TensorFlow's start-up notices."""
+    result = cli(tmp_path / "missing.jpg", tmp_path / "missing.jpg", "-o", tmp_path / "out.png", tf_log_level=level)
+    assert_one_line_error(result, "content image file not found")
