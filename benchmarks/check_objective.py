@@ -20,7 +20,7 @@ TOLERANCE = 1e-4
 
 def engine_losses(image, content, style, weights: str, dtype: str) -> dict[str, float]:
     from style_transfer import StyleConfig
-    from style_transfer.engine import CompiledObjective
+    from style_transfer.engine.objective import CompiledObjective
 
     objective = CompiledObjective(weights, StyleConfig(objective="tutorial"), dtype=dtype)
     targets = objective.targets(np.asarray(content), [np.asarray(style)], [1.0])

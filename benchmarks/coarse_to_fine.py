@@ -21,7 +21,7 @@ from .optimizer_study import Problem, minimise
 def schedules(tutorial: Any, model: Any, size: int, steps: tuple[int, int, int]) -> dict[str, dict]:
     import tensorflow as tf
 
-    from style_transfer.engine import _upscale
+    from style_transfer.engine.inputs import upscale as _upscale
 
     coarse_steps, fine, single = steps
     low, high = Problem(tutorial, model, size // 2), Problem(tutorial, model, size)

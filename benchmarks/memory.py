@@ -18,16 +18,18 @@ from . import common
 
 def child(size: int) -> None:
     from style_transfer import StyleConfig
-    from style_transfer.estimate import estimate_run
-    from style_transfer.image import load_image
+    from style_transfer.costs import fallback
+    from style_transfer.image import upright_size
+    from style_transfer.model import objective_dtype
+    from style_transfer.plan import plan_run
 
     config = StyleConfig(size=size, preset="balanced", steps=9)
     operator = common.settings(common.imagenet_weights())
-    sizes = [load_image(str(path)).size for path in (common.content_image(), common.style_image())]
-    estimate = estimate_run(config, sizes[0], sizes[1:], operator.precision)
+    sizes = [upright_size(str(path)) for path in (common.content_image(), common.style_image())]
+    estimate = plan_run(config, sizes[0], sizes[1:], fallback(objective_dtype(config.objective, operator.precision)))
     run = common.timed_run(config, operator)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    row = {"size": size, "peak_rss_bytes": peak, "estimate_bytes": estimate.peak_memory_bytes, "wall_s": run["wall_s"]}
+    row = {"size": size, "peak_rss_bytes": peak, "estimate_bytes": estimate.memory_bytes, "wall_s": run["wall_s"]}
     print(json.dumps(row))
 
 

@@ -108,7 +108,8 @@ def warm_lbfgs(factory: Any) -> Any:
 
 def run_variant(variant: str, size: int, steps: int, weights: str) -> list[tuple[float, float]]:
     """(seconds, objective) at every step taken at the output size."""
-    from style_transfer import StyleConfig, engine, stylize
+    from style_transfer import StyleConfig, stylize
+    from style_transfer.engine import run as engine
     from style_transfer.optim import make_optimizer
 
     preset = "balanced" if variant.startswith("coarse") else "single"

@@ -21,7 +21,7 @@ def engine_step_time(size: int, dtype: str, repeat: int) -> tuple[float, float]:
     import tensorflow as tf
 
     from style_transfer.config import StyleConfig
-    from style_transfer.engine import CompiledObjective
+    from style_transfer.engine.objective import CompiledObjective
     from style_transfer.optim import LBFGS
 
     rng = np.random.default_rng(0)

@@ -52,11 +52,11 @@ def cli_budget(weights: str, size: int, seconds: float) -> dict[str, Any]:
 
 def run(config: Any, operator: Any, cost: Any, tag: str) -> dict[str, Any]:
     """A timed run with the pre-run estimate made as the app makes it (calibrated cost model)."""
-    from style_transfer.estimate import estimate_run
-    from style_transfer.image import load_image
+    from style_transfer.image import upright_size
+    from style_transfer.plan import plan_run
 
-    sizes = [load_image(str(path)).size for path in (common.content_image(), common.style_image())]
-    estimate = estimate_run(config, sizes[0], sizes[1:], operator.precision, cost)
+    sizes = [upright_size(str(path)) for path in (common.content_image(), common.style_image())]
+    estimate = plan_run(config, sizes[0], sizes[1:], cost)
     result = common.timed_run(config, operator, cost)
     result["final"].image.save(common.RESULTS / f"{tag}.png")
     row = {key: result[key] for key in ("wall_s", "first_preview_s", "max_frame_gap_s", "steps")}

@@ -114,9 +114,11 @@ def _add_setting(parser: argparse.ArgumentParser, f: dataclasses.Field) -> None:
     )
 
 
-def config_from_args(args: argparse.Namespace) -> StyleConfig:
-    """Defaults, then the recipe's settings (if any), then the flags given."""
-    base = config_from_recipe(read_recipe(args.recipe)) if args.recipe else StyleConfig()
+def config_from_args(args: argparse.Namespace, recipe: dict[str, Any] | None = None) -> StyleConfig:
+    """Defaults, then the recipe's settings (``recipe``, else read from --recipe, if given), then the flags given."""
+    if recipe is None and args.recipe:
+        recipe = read_recipe(args.recipe)
+    base = config_from_recipe(recipe) if recipe else StyleConfig()
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig)}
     if args.save_every and given["preview_every"] is None:
         given["preview_every"] = args.save_every
@@ -156,8 +158,10 @@ def run(args: argparse.Namespace) -> int:
     output = _checked_output(Path(args.output))
     timelapse = _checked_timelapse(args.timelapse)
     content, styles, settings = args.inputs[0], args.inputs[1:], settings_from_args(args)
-    frames: Frames = stylize(content, styles, config_from_args(args), settings=settings, init_image=args.init_image)
-    _note_parent(args)
+    recipe = read_recipe(args.recipe) if args.recipe else None
+    config = config_from_args(args, recipe)
+    frames: Frames = stylize(content, styles, config, settings=settings, init_image=args.init_image)
+    _note_parent(args, recipe)
     try:
         log = open(args.log_json, "w") if args.log_json else None  # noqa: SIM115 (closed below)
     except OSError as error:
@@ -183,9 +187,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _note_parent(args: argparse.Namespace) -> None:
+def _note_parent(args: argparse.Namespace, recipe: dict[str, Any] | None) -> None:
     """A recipe that continued or refined an earlier result gives its settings, not that result."""
-    if args.recipe and args.init_image is None and "parent" in read_recipe(args.recipe):
+    if recipe and args.init_image is None and "parent" in recipe:
         print("note: that recipe's run started from an earlier result; --init-image starts from one", file=sys.stderr)
 
 

@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .costs import CostModel, fallback
 from .errors import StyleTransferError
 from .losses import OBJECTIVE_SPECS
-from .plan import PRESET_STEPS, SCHEDULES, Plan, budget_plan, pyramid
 from .vgg import VGG_CONV_LAYERS
 
-PRESETS = tuple(name for name in SCHEDULES if name in PRESET_STEPS)
+# What a preset asks for: its steps (plan.SCHEDULES says how they are spread over the scales).
+PRESET_STEPS = {"fast": 16, "balanced": 32, "best": 120}
+PRESETS = tuple(PRESET_STEPS)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 OBJECTIVES = tuple(OBJECTIVE_SPECS)
@@ -92,31 +92,8 @@ class StyleConfig:
 
     @property
     def total_steps(self) -> int:
-        """The steps asked for; a budgeted run's come from its plan (``scales``)."""
+        """The steps asked for; a budgeted run's come from its plan (plan.plan_run)."""
         return self.steps or PRESET_STEPS[self.preset]
-
-    def scales(
-        self,
-        content_size: tuple[int, int],
-        cost: CostModel | None = None,
-        setup_factor: float = 2.0,
-        single_scale: bool = False,
-        max_steps: int = 0,
-    ) -> Plan:
-        """The plan: a Scale (size, steps) per level, coarse to fine, aspect kept.
-
-        A budgeted run gets as many steps as ``cost`` (this machine's speed) says fit in
-        ``seconds``; ``setup_factor`` is the pixels each scale's set-up reads per pixel of
-        it (content and style images). ``single_scale``: the output size only (a run from
-        a start image, whose coarse work is done). ``max_steps`` caps a budget's steps (0: no cap).
-        """
-        # A budget is planned to its whole seconds (95% ended CLI runs of --seconds 20 at 17.9 s, -11%, on
-        # both precision paths, 2026-11-27); re-planning against the deadline keeps the run inside it.
-        cost = cost or fallback("float32")
-        preset = "single" if single_scale else self.preset
-        if self.budgeted:
-            return budget_plan(content_size, self.size, preset, self.seconds, cost, setup_factor, max_steps)
-        return pyramid(content_size, self.size, preset, self.total_steps)
 
     def replace(self, **changes: Any) -> StyleConfig:
         return dataclasses.replace(self, **changes)

@@ -1,4 +1,4 @@
-"""What a run costs on this machine: seconds per optimisation step and per scale set-up.
+"""What a run costs on this machine: seconds per optimisation step and per scale set-up, and memory.
 
 A step costs a fixed overhead plus a time per pixel of the image being optimised; a
 scale's set-up (the forward passes that make its targets, and the first step's extra
@@ -10,6 +10,7 @@ constants serve only until then (fitted on a 2-core EPYC with AVX512_BF16).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,3 +73,25 @@ def _line(samples: Sequence[tuple[int, float]]) -> tuple[float, float]:
     if intercept < 0:  # a negative fixed cost is noise: go through the origin instead
         return 0.0, float(np.dot(pixels, seconds) / np.dot(pixels, pixels))
     return float(intercept), max(float(slope), 0.0)
+
+
+# A run's work outside its steps and set-ups: reading the images, the final PNG with its recipe and
+# the timelapse. Measured wall minus the calibrated plan, 32-step runs at 256 / 512 / 1024 px on both
+# precision paths (2-core EPYC, 2026-11-27): +0.9, +0.6, +2.0 s (bfloat16), +1.2, -0.5, -0.8 s (float32).
+RUN_SECONDS = 0.6
+
+# Peak RSS 1.31 / 2.39 / 7.05 GB at 512 / 1024 / 2048 px (bfloat16, 2-core EPYC, 2026-11-25); a
+# forward pass alone (style targets) keeps no tape: about a third of a step's bytes per pixel.
+BASE_MEMORY_BYTES = 0.85e9
+MEMORY_BYTES_PER_PIXEL = {"bfloat16": 1_975.0, "float32": 2_500.0}
+FORWARD_SHARE = 0.35
+
+
+def estimate_memory(
+    scales: Sequence[tuple[tuple[int, int], int]], style_sizes: Sequence[tuple[int, int]], dtype: str
+) -> int:
+    """Peak bytes: the largest step's tape, or the largest style image's forward pass if that is larger."""
+    per_pixel = MEMORY_BYTES_PER_PIXEL.get(dtype, MEMORY_BYTES_PER_PIXEL["float32"])
+    step = max(math.prod(size) for size, _ in scales)
+    forward = FORWARD_SHARE * max((math.prod(size) for size in style_sizes), default=0)
+    return int(BASE_MEMORY_BYTES + per_pixel * max(step, forward))

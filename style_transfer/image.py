@@ -6,6 +6,7 @@ import io
 import os
 import struct
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +26,17 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 FORMAT_NAMES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
+# EXIF orientation -> the transposition that makes the picture upright (ImageOps.exif_transpose's table).
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+TRANSPOSES_AXES = (5, 6, 7, 8)  # the orientations that swap width and height
 
 
 def load_image(
@@ -35,16 +47,55 @@ def load_image(
     The size limit is checked on the header, before any pixels are decoded, so a
     decompression bomb costs nothing. Animated images give their first frame.
     """
+    return open_input(source, role, max_megapixels, max_bytes).decode()
+
+
+@dataclass
+class OpenedImage:
+    """An input whose header has been read and checked: its bytes read once, no pixel decoded yet.
+
+    ``size`` is the upright size, EXIF orientation included, and ``decode()`` gives exactly that
+    size, so a plan made from the headers holds for the pixels.
+    """
+
+    role: str
+    image: Image.Image  # the header (a PIL image given as input: the image itself)
+    orientation: int  # EXIF orientation, as the header gives it (1: upright)
+    data: bytes | None  # the file's bytes (None for a PIL image given as input)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        width, height = self.image.size
+        return (height, width) if self.orientation in TRANSPOSES_AXES else (width, height)
+
+    def decode(self) -> Image.Image:
+        """The pixels, upright, as 8-bit RGB."""
+        try:
+            self.image.seek(0)
+            self.image.load()
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+            raise StyleTransferError(f"{self.role} is damaged or truncated ({one_line(error, 120)})") from None
+        upright = (
+            self.image.transpose(ORIENTATIONS[self.orientation]) if self.orientation in ORIENTATIONS else self.image
+        )
+        return to_rgb(upright, exif=False)
+
+
+def open_input(
+    source: ImageSource, role: str = "image", max_megapixels: float = 40.0, max_bytes: int = 30_000_000
+) -> OpenedImage:
+    """``source`` (a path, bytes, a binary stream or a PIL image) read once and its header checked."""
     if isinstance(source, Image.Image):
-        return to_rgb(_checked(source, role, max_megapixels))
+        upright = ImageOps.exif_transpose(_checked(source, role, max_megapixels)) or source
+        return OpenedImage(role, upright, 1, None)
     data = _read_bytes(source, role, max_bytes)
-    opened = open_header(data, role, max_megapixels)
-    try:
-        opened.seek(0)
-        opened.load()
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise StyleTransferError(f"{role} is damaged or truncated ({one_line(error, 120)})") from None
-    return to_rgb(opened)
+    header = open_header(data, role, max_megapixels)
+    return OpenedImage(role, header, header_orientation(header), data)
+
+
+def style_roles(count: int) -> list[str]:
+    """How messages name ``count`` style images: "style image", or "style image 1", "style image 2", ..."""
+    return ["style image"] if count == 1 else [f"style image {i + 1}" for i in range(count)]
 
 
 def _read_bytes(source: str | os.PathLike | bytes | BinaryIO, role: str, max_bytes: int) -> bytes:
@@ -124,25 +175,33 @@ def upright_size(
 ) -> tuple[int, int]:
     """(w, h) of an image file as it will be shown, EXIF rotation included, from its header alone.
 
-    The same checks as load_image (bytes, format, megapixels, sides) but no pixel is decoded:
-    cheap enough to run on every change of the app's controls. An orientation stored where
-    only decoding would find it (a PNG's eXIf chunk after its pixels) counts as upright.
+    The same checks as load_image (bytes, format, megapixels, sides) but no pixel is decoded
+    and a file is not read beyond its header: cheap enough to run on every change of the app's
+    controls. An orientation stored where only decoding would find it (a PNG's eXIf chunk after
+    its pixels) counts as upright, here and when decoding.
     """
     data = _read_bytes(source, role, max_bytes) if isinstance(source, bytes) else _checked_file(source, role, max_bytes)
     with open_header(data, role, max_megapixels) as image:
-        try:
-            # Image.getexif, not the plugin's: PngImageFile.getexif() decodes the whole image to look
-            # for an eXIf chunk after the pixels; the base method reads what the header gave.
-            orientation = Image.Image.getexif(image).get(ExifTags.Base.Orientation, 1)
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error, TypeError, KeyError):
-            orientation = 1  # unreadable EXIF: load_image would not rotate either
         width, height = image.size
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)  # the transposing ones
+        transposed = header_orientation(image) in TRANSPOSES_AXES
+    return (height, width) if transposed else (width, height)
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """Upright 8-bit RGB: EXIF orientation applied, alpha composited over white."""
-    image = ImageOps.exif_transpose(image) or image
+def header_orientation(image: Image.Image) -> int:
+    """The EXIF orientation the header gives (1: upright, also when the EXIF is unreadable)."""
+    try:
+        # Image.getexif, not the plugin's: PngImageFile.getexif() decodes the whole image to look
+        # for an eXIf chunk after the pixels; the base method reads what the header gave.
+        orientation = Image.Image.getexif(image).get(ExifTags.Base.Orientation, 1)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, TypeError, KeyError):
+        return 1  # unreadable EXIF: not rotated
+    return orientation if orientation in ORIENTATIONS else 1
+
+
+def to_rgb(image: Image.Image, exif: bool = True) -> Image.Image:
+    """8-bit RGB, alpha composited over white; ``exif``: the EXIF orientation applied first."""
+    if exif:
+        image = ImageOps.exif_transpose(image) or image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit grayscale: Pillow's convert("L") clips instead of scaling.
         array = np.asarray(image, dtype=np.float64)

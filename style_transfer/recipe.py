@@ -6,7 +6,6 @@ packet, a GIF in a comment. ``read_recipe`` reads all three.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -74,14 +73,6 @@ def _with_ancestors_cut(recipe: dict[str, Any], keep: int) -> dict[str, Any]:
     if keep <= 0:
         return {key: value for key, value in recipe.items() if key != "parent"} | {"parent_cut": True}
     return recipe | {"parent": _with_ancestors_cut(parent, keep - 1)}
-
-
-def parent_recipe(source: Any) -> dict[str, Any] | None:
-    """The recipe a start image carries, or None (any image may be a start image)."""
-    try:
-        return read_recipe(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except StyleTransferError:
-        return None
 
 
 def package_versions() -> dict[str, str]:

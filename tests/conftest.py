@@ -187,12 +187,12 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def run_recorder(monkeypatch: pytest.MonkeyPatch):
-    """Records every engine run (start, each step, end after its finally:) by wrapping engine._run."""
-    from style_transfer import engine
+    """Records every engine run (start, each step, end after its finally:) by wrapping engine.run._run."""
+    from style_transfer.engine import run as engine_run
     from tests.served_app import RunRecorder
 
     recorder = RunRecorder()
-    monkeypatch.setattr(engine, "_run", recorder.wrap(engine._run))
+    monkeypatch.setattr(engine_run, "_run", recorder.wrap(engine_run._run))
     return recorder
 
 

@@ -148,7 +148,7 @@ class RunRecord:
 
 
 class RunRecorder:
-    """Wraps style_transfer.engine._run, which stylize() returns, to record every run."""
+    """Wraps style_transfer.engine.run._run, which stylize() returns, to record every run."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()

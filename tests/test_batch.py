@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import engine, model, read_recipe
+from style_transfer import model, read_recipe
 from style_transfer.batch import CONTACT_SHEET, LABEL, PAD, THUMB
+from style_transfer.engine import objective
 from tests.test_cli import cli, in_process
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -32,7 +33,7 @@ def test_two_photos_by_two_styles_make_four_pictures_and_a_contact_sheet(capfd, 
     photos, styles = inputs
     out = tmp_path / "out"
     out.mkdir()
-    traced, loaded = engine._compiled_loss.cache_info().misses, model._vgg19.cache_info().misses
+    traced, loaded = objective._compiled_loss.cache_info().misses, model._vgg19.cache_info().misses
     result = in_process(capfd, photos, "--style", *styles, "--output-dir", out, *SETTINGS)
     assert result.code == 0, result.stderr
     assert "error" not in result.stderr
@@ -42,7 +43,7 @@ def test_two_photos_by_two_styles_make_four_pictures_and_a_contact_sheet(capfd, 
         with Image.open(out / name) as image:
             assert image.size == (32, 24)
         assert read_recipe(out / name)["config"]["size"] == 32
-    assert engine._compiled_loss.cache_info().misses - traced <= 1, "the step was traced more than once"
+    assert objective._compiled_loss.cache_info().misses - traced <= 1, "the step was traced more than once"
     assert model._vgg19.cache_info().misses - loaded <= 1, "the network was loaded more than once"
     with Image.open(out / CONTACT_SHEET) as sheet:
         assert sheet.size == (3 * THUMB, 3 * (THUMB + LABEL)), "a row per photo and a column per style, plus inputs"

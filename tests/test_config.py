@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from style_transfer import StyleTransferError
-from style_transfer.config import PRESETS, StyleConfig
-from style_transfer.plan import MIN_SCALE_SIDE, PRESET_STEPS, pyramid
+from style_transfer.config import PRESET_STEPS, PRESETS, StyleConfig
+from style_transfer.costs import fallback
+from style_transfer.plan import MIN_SCALE_SIDE, plan_scales, pyramid
 from style_transfer.vgg import VGG_CONV_LAYERS
 
 FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
@@ -224,18 +225,18 @@ def test_pyramid_keeps_aspect_ratio_and_step_total(content_size, long_side, pres
 
 def test_pyramid_of_a_4_3_photo_at_128():
     # 0.25 * 128 = 32 long side is 32x24: too small, its steps go to the 64x48 scale.
-    plan = StyleConfig(size=128, preset="fast", steps=30).scales((400, 300))
+    plan = plan_scales(StyleConfig(size=128, preset="fast", steps=30), (400, 300), fallback("float32"))
     assert [size for size, _ in plan] == [(64, 48), (128, 96)]
     assert sum(steps for _, steps in plan) == 30
 
 
 @pytest.mark.parametrize("steps", [1, 2, 3])
 def test_few_steps_still_reach_the_full_size(steps):
-    plan = StyleConfig(size=512, steps=steps).scales((400, 300))
+    plan = plan_scales(StyleConfig(size=512, steps=steps), (400, 300), fallback("float32"))
     assert plan[-1][0] == (512, 384)
     assert sum(n for _, n in plan) == steps
 
 
 def test_portrait_keeps_orientation():
-    plan = StyleConfig(size=64, steps=5).scales((300, 400))
+    plan = plan_scales(StyleConfig(size=64, steps=5), (300, 400), fallback("float32"))
     assert plan[-1][0] == (48, 64)

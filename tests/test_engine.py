@@ -16,7 +16,9 @@ import pytest
 from PIL import Image
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, read_recipe, save_png, stylize
+from style_transfer.costs import fallback
 from style_transfer.image import match_colours
+from style_transfer.plan import plan_scales
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -118,7 +120,7 @@ class _CountingOptimizers:
 
 
 def test_close_stops_the_run_and_frees_it(content_image, style_image, monkeypatch):
-    from style_transfer import engine
+    from style_transfer.engine import run as engine
 
     counter = _CountingOptimizers(engine.make_optimizer)
     monkeypatch.setattr(engine, "make_optimizer", counter)
@@ -135,7 +137,7 @@ def test_close_stops_the_run_and_frees_it(content_image, style_image, monkeypatc
 
 
 def test_closing_before_the_first_step_runs_nothing(content_image, style_image, monkeypatch):
-    from style_transfer import engine
+    from style_transfer.engine import run as engine
 
     counter = _CountingOptimizers(engine.make_optimizer)
     monkeypatch.setattr(engine, "make_optimizer", counter)
@@ -178,7 +180,7 @@ def test_multi_scale_run_keeps_aspect_ratio_coarse_to_fine(picture, style_image)
     content = picture(400, 300, seed=2)
     config = StyleConfig(size=128, preset="fast", steps=6)
     frames = run(content, [style_image], config)
-    plan = config.scales(content.size)
+    plan = plan_scales(config, content.size, fallback("float32"))
     assert [size for size, _ in plan] == [(64, 48), (128, 96)]
     expected_sizes = [size for size, steps in plan for _ in range(steps)]
     assert [f.size for f in frames] == expected_sizes

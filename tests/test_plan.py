@@ -10,7 +10,7 @@ import pytest
 from style_transfer import StyleConfig, stylize
 from style_transfer.costs import CostModel, fallback, fit
 from style_transfer.engine import calibrate
-from style_transfer.plan import BUDGET_MAX_STEPS, MIN_FINAL_STEPS, Scale, budget_plan, trim_to_time
+from style_transfer.plan import BUDGET_MAX_STEPS, MIN_FINAL_STEPS, RunPlan, Scale, budget_plan, trim_to_time
 from style_transfer.settings import OperatorSettings
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -104,12 +104,12 @@ def test_trim_counts_the_steps_taken_toward_the_current_scales_share():
 def test_steps_cut_while_the_machine_was_slow_come_back_when_it_is_fast_again(monkeypatch):
     """The pacer on a fake clock: three slow steps make it cut the plan to the deadline; then fast
     steps give them back, never more than first planned, and the run still ends before the deadline."""
-    from style_transfer import engine
+    from style_transfer.engine import pacer as pacing
 
     clock = [0.0]
-    monkeypatch.setattr(engine.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(pacing.time, "perf_counter", lambda: clock[0])
     planned = [Scale((64, 48), 10), Scale((128, 96), 10)]
-    pacer = engine._Pacer(planned, CostModel("float32", 1.0, 0.0, 0.0, 0.0), 1.0, deadline=22.0, cap=None)
+    pacer = pacing.Pacer(run_plan_of(planned, CostModel("float32", 1.0, 0.0, 0.0, 0.0)), deadline=22.0, cap=None)
     seconds_per_step = [3.0] * 3 + [0.1] * 100
     index = taken = 0
     while index < len(pacer.plan):
@@ -125,6 +125,11 @@ def test_steps_cut_while_the_machine_was_slow_come_back_when_it_is_fast_again(mo
     assert cut < 10, "three 3 s steps against a 1 s model and a 22 s deadline: the plan must shrink"
     assert cut < pacer.total() <= 20, "fast steps afterwards: the cut steps come back, up to the plan"
     assert clock[0] <= 22.0
+
+
+def run_plan_of(scales: list[Scale], cost: CostModel) -> RunPlan:
+    """A RunPlan of these scales on this cost model (set-up factor 1: it reads the content alone)."""
+    return RunPlan(scales[-1].size, (), 1.0, scales, 0.0, 0, cost)
 
 
 def paced_run(pacer, seconds_per_step, clock) -> int:
@@ -144,20 +149,21 @@ def paced_run(pacer, seconds_per_step, clock) -> int:
 def test_under_a_time_budget_the_output_size_spends_the_time_the_plan_left(monkeypatch):
     """Steps twice as fast as the model: a budgeted run (most_steps) keeps stepping until the deadline,
     up to its step cap; without a budget the plan is a ceiling."""
-    from style_transfer import engine
+    from style_transfer.engine import pacer as pacing
 
     clock = [0.0]
-    monkeypatch.setattr(engine.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(pacing.time, "perf_counter", lambda: clock[0])
 
     def run(most_steps: int) -> tuple[int, float]:
         clock[0] = 0.0
-        pacer = engine._Pacer([Scale((128, 96), 5)], CostModel("float32", 1.0, 0, 0, 0), 1.0, deadline=20.0, cap=None)
+        plan = run_plan_of([Scale((128, 96), 5)], CostModel("float32", 1.0, 0, 0, 0))
+        pacer = pacing.Pacer(plan, deadline=20.0, cap=None)
         pacer.most_steps = most_steps
         return paced_run(pacer, 0.5, clock), clock[0]
 
     assert run(0) == (5, 2.5), "no budget: the plan's 5 steps, however fast"
     steps, seconds = run(300)
-    assert steps > 30 and 0.9 * 20.0 <= seconds <= 20.0 - engine.FINISH_SECONDS, (steps, seconds)
+    assert steps > 30 and 0.9 * 20.0 <= seconds <= 20.0 - pacing.FINISH_SECONDS, (steps, seconds)
     assert run(8)[0] == 8, "the budget's step cap holds"
 
 

@@ -22,10 +22,11 @@ from typing import Any
 
 from PIL import Image
 
+from .. import limits
 from ..config import OBJECTIVES, StyleConfig
-from ..engine import Frame, calibrate, check_output_size, stylize, warm_up
-from ..estimate import RunEstimate, check_request, estimate_run
-from ..image import ImageSource, upright_size
+from ..engine import Frame, calibrate, stylize, warm_up
+from ..image import ImageSource, style_roles, upright_size
+from ..plan import RunPlan, plan_run
 from ..recipe import save_png
 from ..settings import OperatorSettings
 from ..timelapse import FrameKeeper, KeptFrame, write_timelapse
@@ -115,6 +116,7 @@ class Runner:
         config: StyleConfig,
         stop: threading.Event | None = None,
         init_image: ImageSource | None = None,
+        parent: dict[str, Any] | None = None,
     ) -> Frames:
         """The engine's generator for a request; the inputs are checked now (StyleTransferError)."""
         return stylize(
@@ -125,42 +127,31 @@ class Runner:
             cost=self.costs[config.objective],
             stop=stop,
             init_image=init_image,
+            parent=parent,
         )
 
-    def estimate(
+    def plan(
         self, config: StyleConfig, content_size: tuple[int, int], style_sizes: Sequence[tuple[int, int]] = ()
-    ) -> RunEstimate:
-        return estimate_run(
-            config,
-            content_size,
-            style_sizes,
-            self.settings.precision,
-            self.costs[config.objective],
-            self.settings.max_steps,
-        )
+    ) -> RunPlan:
+        """The plan of a request with images of these sizes, on this machine's speed."""
+        return plan_run(config, content_size, style_sizes, self.costs[config.objective], self.settings.max_steps)
 
-    def check(
-        self, content: str | os.PathLike, styles: Sequence[str | os.PathLike], config: StyleConfig
-    ) -> RunEstimate:
-        """The estimate for these image files, or the StyleTransferError a run would raise on them.
+    def check(self, content: str | os.PathLike, styles: Sequence[str | os.PathLike], config: StyleConfig) -> RunPlan:
+        """The plan for these image files, or the StyleTransferError a run would raise on them.
 
         The run's own checks (file limits, the operator's caps, memory with the style images at
         their scaled size) from the files' headers alone: no pixel is decoded, so it is cheap
         enough for every change of the page's controls. No style yet: one the size of the content.
         """
-        check_request(config, max(len(styles), 1), self.settings)  # before any file is read
-        limits = self.settings.input_limits
-        content_size = upright_size(content, "content image", **limits)
-        roles = ["style image"] if len(styles) == 1 else [f"style image {i + 1}" for i in range(len(styles))]
-        style_sizes = [upright_size(path, role, **limits) for path, role in zip(styles, roles)]
-        estimate = self.estimate(config, content_size, style_sizes)
-        check_output_size(estimate.plan)
-        check_request(config, max(len(styles), 1), self.settings, estimate.plan, estimate.peak_memory_bytes)
-        return estimate
-
-    def over_time_limit(self, estimate: RunEstimate) -> bool:
-        """Whether the operator's time limit will cut a run of this estimate short (it is re-planned to fit)."""
-        return bool(self.settings.max_seconds) and estimate.seconds > self.settings.max_seconds
+        config = limits.with_time_limit(config, self.settings)
+        limits.check_request(config, max(len(styles), 1), self.settings)  # before any file is read
+        sizes = self.settings.input_limits
+        content_size = upright_size(content, "content image", **sizes)
+        roles = style_roles(len(styles))
+        style_sizes = [upright_size(path, role, **sizes) for path, role in zip(styles, roles)]
+        run_plan = self.plan(config, content_size, style_sizes)
+        limits.check_plan(run_plan, self.settings)
+        return run_plan
 
     async def run(
         self,
@@ -168,11 +159,15 @@ class Runner:
         styles: Sequence[ImageSource],
         config: StyleConfig,
         init_image: ImageSource | None = None,
+        parent: dict[str, Any] | None = None,
     ) -> AsyncIterator[Update]:
-        """An Update for each preview frame of one run; cancelling the caller stops the run."""
+        """An Update for each preview frame of one run; cancelling the caller stops the run.
+
+        ``parent``: the start image's recipe, when the caller has it in memory (Continue, Refine).
+        """
         stop = threading.Event()
         # Reads the images: not on the event loop.
-        frames = await asyncio.to_thread(self.start, content, styles, config, stop, init_image)
+        frames = await asyncio.to_thread(self.start, content, styles, config, stop, init_image, parent)
         async for update in self.relay(frames, stop):
             yield update
 

@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from .. import limits
 from ..config import StyleConfig
 from ..engine import Frame
 from ..errors import StyleTransferError
@@ -35,7 +36,6 @@ from .requests import (
     request_config,
     style_paths,
     stylize_doc,
-    within_time_limit,
 )
 from .results import (
     EARLIER_RESULT,
@@ -89,10 +89,19 @@ def keep_run(
 
 
 async def stream_run(
-    runner: Runner, keeper: gr.components.Component, content: str, styles: list[str], config: StyleConfig, init: Any
+    runner: Runner,
+    keeper: gr.components.Component,
+    content: str,
+    styles: list[str],
+    config: StyleConfig,
+    init: Any,
+    parent: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """A run's outputs, then (on the last frame) the run kept for the session: None until then."""
-    async for update in runner.run(content, styles, config, init_image=init):
+    """A run's outputs, then (on the last frame) the run kept for the session: None until then.
+
+    ``parent``: the start image's recipe when it is in memory (Continue, Refine), so it is not read back.
+    """
+    async for update in runner.run(content, styles, config, init_image=init, parent=parent):
         last_run = None
         if update.png is not None:  # the last frame: its files go when the run ends, so keep copies now
             last_run = await asyncio.to_thread(keep_run, keeper, update, content, styles, config)
@@ -107,7 +116,7 @@ def stylize_function(runner: Runner, keeper: gr.components.Component) -> Callabl
     async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
         named = dict(zip(STYLIZE_PARAMETERS, values))
         try:
-            config = request_config(named, runner.settings.max_seconds)
+            config = request_config(named)
             content = file_path(named.get("content"), "content photo")
             styles = style_paths(named.get("style"), named.get(EXTRA_STYLES))
             init = file_path(named["init_image"], "start image") if named.get("init_image") else None
@@ -139,9 +148,11 @@ def resume_function(runner: Runner, keeper: gr.components.Component, refine: boo
             if not isinstance(last_run, LastRun):
                 raise StyleTransferError("run once first: Continue and Refine start from the last result")
             size = refine_size(last_run.size, runner.settings.max_size) if refine else last_run.size
-            config = request_config(dict(zip(API_PARAMETERS, settings)), runner.settings.max_seconds).replace(size=size)
+            config = request_config(dict(zip(API_PARAMETERS, settings))).replace(size=size)
             styles = list(last_run.styles)
-            async for outputs in stream_run(runner, keeper, last_run.content, styles, config, last_run.png):
+            async for outputs in stream_run(
+                runner, keeper, last_run.content, styles, config, last_run.png, last_run.recipe
+            ):
                 yield outputs
         except StyleTransferError as error:
             raise gr.Error(str(error), print_exception=False) from None
@@ -218,23 +229,21 @@ def estimate_text(runner: Runner, *values: Any) -> str:
         return NO_ESTIMATE
     try:
         asked = request_config(named)
-        config = within_time_limit(asked, runner.settings.max_seconds)
         content = file_path(named.get("content"), "content photo")
         styles = style_paths(named.get("style"), named.get(EXTRA_STYLES)) if named.get("style") else []
-        estimate = runner.check(content, styles, config)
+        run_plan = runner.check(content, styles, asked)
     except StyleTransferError as error:
         return f"⚠️ {error}"
     except Exception:  # a bug, not the input: logged, and the page keeps working
         log.exception("estimate failed")
         return "⚠️ no estimate for these inputs"
-    sizes = " → ".join(f"{w}×{h}" for (w, h), _ in estimate.plan)
-    cut = ": this server's limit" if config.budgeted and asked.seconds > config.seconds else ""
+    sizes = " → ".join(f"{w}×{h}" for (w, h), _ in run_plan.scales)
+    config = limits.with_time_limit(asked, runner.settings)
+    cut = ": this server's limit" if limits.budget_cut(asked, runner.settings) else ""
     budget = f" (a {config.seconds:g} s time budget{cut})" if config.budgeted else ""
-    line = f"**Estimate:** {estimate.describe()}{budget} · {estimate.steps} steps at {sizes} px"
-    if runner.over_time_limit(estimate):
-        limit = runner.settings.max_seconds
-        line += f" · longer than this server's limit of {limit:g} s: the run will be cut to end within it"
-    return line
+    line = f"**Estimate:** {run_plan.describe()}{budget} · {run_plan.steps} steps at {sizes} px"
+    overrun = limits.over_time_limit(run_plan.seconds, runner.settings)
+    return f"{line} · {overrun}" if overrun else line
 
 
 def settings_from_recipe(recipe_file: Any) -> list[Any]:

@@ -71,24 +71,16 @@ def control(name: str) -> gr.components.Component:
     return gr.Number(default, minimum=meta["min"], maximum=meta["max"], precision=0 if is_int else None, **common)
 
 
-def request_config(named: dict[str, Any], max_seconds: float = 0.0) -> StyleConfig:
+def request_config(named: dict[str, Any]) -> StyleConfig:
     """The StyleConfig of a request's values (None: the page's default).
 
     The page's default is a time budget, but a request that names a preset or a step count
     and no budget (an API client asking for "fast") gets the preset's steps, as before budgets.
-    A budget over the operator's time limit (``max_seconds``, 0: none) becomes the limit: the
-    page's default budget, which gradio_client also sends, must work on a server with a shorter limit.
+    The operator's time limit applies later, in the engine (limits.with_time_limit).
     """
     explicit_length = named.get("preset") is not None or named.get("steps") is not None
     base = StyleConfig() if explicit_length and named.get("seconds") is None else UI_DEFAULTS
-    return within_time_limit(StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base), max_seconds)
-
-
-def within_time_limit(config: StyleConfig, max_seconds: float) -> StyleConfig:
-    """``config`` with a time budget over ``max_seconds`` (0: no limit) cut to it."""
-    if max_seconds and config.budgeted and config.seconds > max_seconds:
-        return config.replace(seconds=max_seconds)
-    return config
+    return StyleConfig.from_raw({name: named.get(name) for name in FIELDS}, base)
 
 
 def blend_text(blend: Sequence[float]) -> str:

@@ -1,0 +1,125 @@
+"""A request's objective on the network: its targets and its compiled loss-and-gradient step.
+
+What the objective is (layers, weights, loss function) is decided in losses.OBJECTIVE_SPECS;
+this module binds it to the VGG19 features at a compute precision and traces the step once.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from ..config import StyleConfig
+from ..losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix
+from ..model import Features, feature_network
+from ..optim import LossAndGradient
+
+Targets = tuple[list[tf.Tensor], list[tf.Tensor]]  # (style Grams, content features), in layer order
+
+
+class Stopped(Exception):
+    """The caller's stop flag was set during a scale's set-up."""
+
+
+def check_stop(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped
+
+
+class CompiledObjective:
+    """A config's objective (see losses.OBJECTIVE_SPECS) on one network: targets and the compiled step.
+
+    ``dtype`` is the compute precision of the VGG convolutions (grams and losses are
+    always float32); ``model.objective_dtype`` gives the one a run uses.
+    """
+
+    def __init__(self, weights_spec: str, config: StyleConfig, dtype: str):
+        self.spec = OBJECTIVE_SPECS[config.objective]
+        self.style_layers, self.content_layers = self.spec.layers_for(config.style_layers, config.content_layers)
+        self.style_weight = self.spec.style_weight * config.style_strength
+        self.tv_weight = self.spec.tv_weight * config.tv_weight
+        self.dtype, self.weights_spec = dtype, weights_spec
+
+    def _features(self, size: tuple[int, int]) -> Features:
+        layers = self.style_layers + self.content_layers
+        return feature_network(self.weights_spec, layers, self.dtype, self.spec.split_at(size))
+
+    def targets(
+        self,
+        content: np.ndarray,
+        styles: Sequence[np.ndarray],
+        blend: Sequence[float],
+        stop: threading.Event | None = None,
+    ) -> Targets:
+        """Style Gram targets (blended over the style images) and content feature targets.
+
+        ``stop`` is checked before each image's forward pass: with several large style
+        images this set-up is the longest stretch between two steps.
+        """
+        # Eager: one forward per image and scale, not worth a trace per new shape.
+        check_stop(stop)
+        network = self._features(content.shape[2:0:-1])  # the scale's (width, height) decides, as in the step
+        content_features = network(tf.constant(content))
+        content_targets = [content_features[name] for name in self.content_layers]
+        style_targets = [tf.zeros(()) for _ in self.style_layers]
+        for style, weight in zip(styles, blend):
+            check_stop(stop)
+            features = network(tf.constant(style))
+            grams = [gram_matrix(features[name]) for name in self.style_layers]
+            style_targets = [t + weight * gram for t, gram in zip(style_targets, grams)]
+        return style_targets, content_targets
+
+    def loss_and_gradient(self, targets: Targets, size: tuple[int, int]) -> LossAndGradient:
+        """The compiled loss-and-gradient for images of ``size`` (w, h) against ``targets``."""
+        layers = (self.weights_spec, self.style_layers, self.content_layers, self.spec, self.dtype)
+        compiled = _compiled_loss(*layers, self.spec.split_at(size))
+        style_weight, tv_weight = tf.constant(self.style_weight), tf.constant(self.tv_weight)
+        return lambda image: compiled(image, targets[0], targets[1], style_weight, tv_weight)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_loss(
+    weights_spec: str,
+    style_layers: tuple[str, ...],
+    content_layers: tuple[str, ...],
+    spec: ObjectiveSpec,
+    dtype: str,
+    split_at: str | None,
+):
+    """One traced graph function per network, objective, layers, precision and resolution split.
+
+    Targets and weights are arguments, not captured constants, and image sizes are left
+    open in the signature, so one trace serves every scale and every request. On a CPU
+    it is not XLA-compiled: TF's oneDNN kernels measured faster than XLA's (2.2 s vs
+    2.7 s a step at 512 px, float32) and a new shape costs ~0.4 s to trace instead of
+    2-6 s to compile, and XLA's CPU bfloat16 convolutions are not native (2.8 s vs 1.2 s).
+    """
+    features = feature_network(weights_spec, style_layers + content_layers, dtype, split_at)
+    channels = {name: int(kernel.shape[-1]) for name, kernel, _ in features.convs}
+    signature = [
+        tf.TensorSpec((1, None, None, 3), tf.float32),
+        [tf.TensorSpec((1, channels[name], channels[name]), tf.float32) for name in style_layers],
+        [tf.TensorSpec((1, None, None, channels[name]), tf.float32) for name in content_layers],
+        tf.TensorSpec((), tf.float32),
+        tf.TensorSpec((), tf.float32),
+    ]
+
+    @tf.function(jit_compile=bool(tf.config.list_physical_devices("GPU")), input_signature=signature)
+    def loss_and_gradient(image, style_targets, content_targets, style_weight, tv_weight):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            # A float32 cast per use, not per layer: a layer in both lists then gets its two gradients
+            # summed in the compute dtype, as in earlier versions (bfloat16 runs stay bit-identical).
+            outputs = features.activations(image)
+            grams = [gram_matrix(tf.cast(outputs[name], tf.float32)) for name in style_layers]
+            contents = [tf.cast(outputs[name], tf.float32) for name in content_layers]
+            losses = spec.loss(
+                image, grams, contents, style_targets, content_targets, style_weight, tv_weight, spec.content_weight
+            )
+        return losses, tape.gradient(losses["total"], image)
+
+    return loss_and_gradient
