@@ -14,12 +14,22 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from ..service.runner import Runner
-from ..service.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
+from ..service.serving import (
+    JSON_REQUEST,
+    BodyBound,
+    JsonShape,
+    RequestBodyLimit,
+    max_request_bytes,
+    remove_stale_files,
+)
 from ..settings import OperatorSettings
 from ..weights import UNTRAINED_WARNING, WeightsInfo
 from . import events
 from .events import NO_ESTIMATE
-from .gradio_patches import guard_file_inputs, keep_mcp_outputs_whole
+from .gradio_patches import (
+    guard_file_inputs,
+    keep_mcp_outputs_whole,
+)
 from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
 from .results import EXAMPLES_DIR, load_pairs, style_presets
 from .wiring import wire
@@ -28,6 +38,10 @@ log = logging.getLogger("app")  # the app's log, as before the page left app.py
 
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
+# The MCP transport's own cap on a request (the mcp package's default): a larger body gets this app's
+# message instead of a bare 413. Images sent inline as data: URLs must fit in it, base64-encoded.
+MCP_REQUEST_BYTES = 4 * 1024 * 1024
+MCP_PATH = "/gradio_api/mcp"
 
 # Fixed colours, named in the chart's label too: the plot's own legend is easy to miss.
 LOSS_COLOURS = {
@@ -82,9 +96,10 @@ def build_demo(runner: Runner) -> gr.Blocks:
     # which would skip the queue's size and concurrency limits.
     guard_file_inputs(demo)
     keep_mcp_outputs_whole()
-    return demo.queue(
+    demo.queue(
         max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
     )
+    return demo
 
 
 def _layout(runner: Runner) -> dict[str, gr.components.Component]:
@@ -239,9 +254,25 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
         "css": CSS,
         "allowed_paths": [str(EXAMPLES_DIR)],
         "max_file_size": settings.max_input_bytes,  # Gradio refuses a larger uploaded file (413) and deletes it
-        "app_kwargs": {"middleware": [Middleware(RequestBodyLimit, limit=max_request_bytes(settings))]},
+        "app_kwargs": {"middleware": middleware(settings)},
         "mcp_server": True if mcp else None,
     }
+
+
+def middleware(settings: OperatorSettings) -> list[Middleware]:
+    """What every request passes first: the bounds on its body (only uploads and MCP calls carry
+    files)."""
+    upload = BodyBound(max_request_bytes(settings), None, "upload fewer or smaller files per request")
+    mcp = BodyBound(
+        MCP_REQUEST_BYTES,
+        JsonShape(max_string=MCP_REQUEST_BYTES),
+        "an MCP call holds at most 4 MiB: pass a larger image as the URL of a file uploaded to this app "
+        "(POST /gradio_api/upload), not inline as a data: URL",
+    )
+    routes = [("/gradio_api/upload", upload), (MCP_PATH + "/", mcp)]
+    return [
+        Middleware(RequestBodyLimit, routes=routes, default=JSON_REQUEST),
+    ]
 
 
 def remove_stale_uploads() -> None:
