@@ -11,12 +11,14 @@ as the longest GET /gradio_api/info took while the attack ran, polled from a thr
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import re
 import socket
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -319,3 +321,46 @@ def test_every_part_of_a_json_body_is_bounded(body, expected):
     assert status == 413 and expected in message, message
     assert _json_problem(b"not json {", JSON_REQUEST.shape) is None  # the application says what is wrong
     assert _json_problem(json.dumps({"data": [{"path": "x" * 4096}] * 64}).encode(), JSON_REQUEST.shape) is None
+
+
+# ---------------------------------------------------------------- 6. memory per session
+
+
+def test_a_new_session_id_cannot_make_the_server_keep_much(served, small):
+    """Each call with a new session_hash kept its inputs in Gradio's session store, which held 10,000
+    sessions: 20 calls of 20 MB kept 514 MB. Here: what 30 new sessions keep, each with the largest
+    input the server accepts (a 2 MB style_blend, or else one just under the JSON limit), times the
+    store's capacity, must stay under 512 MB."""
+    index = estimate_index(served)
+
+    def call(session: str, blend: str) -> int:
+        values = [small["content"], small["style"], *[None] * (len(web_requests.API_PARAMETERS) - 2)]
+        values[web_requests.API_PARAMETERS.index("style_blend")] = blend
+        body = {"data": values, "fn_index": index, "session_hash": session}
+        return post_json(served, "run/predict", body).status_code
+
+    kept = []
+    for blend in ("1" + " " * 2_000_000, "1" + " " * 8000):  # the issue's attack (smaller), the largest text allowed
+        gc.collect()
+        tracemalloc.start()
+        accepted = sum(call(f"s{len(kept)}-{i}", blend) == 200 for i in range(30))
+        gc.collect()
+        grown, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        if accepted:
+            kept.append(grown / accepted)
+    capacity = served.demo.state_holder.capacity
+    worst = max(kept)
+    print(f"a session keeps up to {worst / 1e3:.0f} kB; the store holds {capacity:,}: {capacity * worst / 1e6:.0f} MB")
+    assert capacity * worst < 512e6, f"{capacity:,} sessions of {worst / 1e6:.2f} MB: {capacity * worst / 1e9:.1f} GB"
+    assert capacity == OperatorSettings().max_sessions
+
+
+def test_the_session_store_keeps_at_most_max_sessions(tmp_path):
+    """STYLE_TRANSFER_MAX_SESSIONS is the store's capacity: more new sessions push the oldest out."""
+    with served_app(tmp_path, queue_size=2, max_sessions=5) as served:
+        index = estimate_index(served)
+        for i in range(12):
+            body = {"data": [None] * len(web_requests.API_PARAMETERS), "fn_index": index, "session_hash": f"s{i}"}
+            assert post_json(served, "run/predict", body).status_code == 200
+        assert len(served.demo.state_holder.session_data) <= 5

@@ -256,6 +256,7 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
         "max_file_size": settings.max_input_bytes,  # Gradio refuses a larger uploaded file (413) and deletes it
         "app_kwargs": {"middleware": middleware(settings)},
         "mcp_server": True if mcp else None,
+        "state_session_capacity": settings.max_sessions,  # Gradio's default, 10,000, is ~1 GB of sessions
     }
 
 
