@@ -239,7 +239,9 @@ def test_every_event_that_runs_outside_the_queue_is_a_cheap_ui_helper(served):
     assert "stylize_event" not in unqueued and "stylize" not in unqueued and "settings_from_recipe" not in unqueued
     queued = {fn.api_name for fn in served.demo.fns.values() if fn.queue}
     assert "stylize" in queued
-    assert served.demo._queue.max_size == 8 and not served.demo.api_open
+    from style_transfer.web.gradio_patches import RunQueue
+
+    assert RunQueue.of(served.demo).size == 8 and not served.demo.api_open  # each queue's bound (runs, helpers)
 
 
 # ---------------------------------------------------------------- 2. uploads bounded

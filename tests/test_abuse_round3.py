@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import OperatorSettings
+from style_transfer import OperatorSettings, StyleConfig
+from style_transfer.recipe import save_png
 from style_transfer.web import layout
 from style_transfer.web import requests as web_requests
 from tests.served_app import SMALL, count_files, served_app, wait_until
@@ -364,3 +365,90 @@ def test_the_session_store_keeps_at_most_max_sessions(tmp_path):
             body = {"data": [None] * len(web_requests.API_PARAMETERS), "fn_index": index, "session_hash": f"s{i}"}
             assert post_json(served, "run/predict", body).status_code == 200
         assert len(served.demo.state_holder.session_data) <= 5
+
+
+# ---------------------------------------------------------------- 7. a full queue and the page's helpers
+
+
+def helper_events(served) -> dict[str, Any]:
+    """The page's queued helpers: a recipe's settings, the history slider, before/after after a run."""
+    fns = served.demo.fns.values()
+    stylize = next(fn for fn in fns if fn.api_name == "stylize")
+    return {
+        "recipe": next(fn for fn in fns if fn.name == "settings_from_recipe"),
+        "history": next(fn for fn in fns if fn.name == "show_frame"),
+        "before/after": next(fn for fn in fns if fn.trigger_after == stylize._id and fn.trigger_only_on_success),
+    }
+
+
+def test_a_full_run_queue_does_not_refuse_the_pages_helpers(served, small, tmp_path):
+    """The recipe upload, the history slider and the before/after view are queued events: a queue full
+    of runs answered them "Queue is full". Only runs wait in the run queue now."""
+    readers = fill_the_run_queue(served, small)
+    try:
+        refused = post_json(served, "call/stylize", {"data": stylize_data(**small, **LONG)}, client="10.3.0.1")
+        assert refused.status_code == 503 and "Queue is full" in refused.text, "the run queue is not full"
+        recipe = tmp_path / "recipe.png"
+        save_png(Image.new("RGB", (8, 8)), recipe, {"config": StyleConfig(size=96).to_dict()})
+        inputs = {"recipe": [upload(served, "recipe.png", recipe.read_bytes())], "history": [None, 1]}
+        for name, fn in helper_events(served).items():
+            status, message = join_and_wait(served, fn._id, inputs.get(name, [None]), f"helper-{name}")
+            assert status == 200, f"{name}: {status} {message}"
+            assert message["success"], f"{name}: {message}"
+    finally:
+        stop_every_run(served)
+        for reader in readers:
+            reader.join(TIMEOUT)
+
+
+def fill_the_run_queue(served, small) -> list[threading.Thread]:
+    """One long run computing and QUEUE_SIZE waiting, from clients of two runs each, every one read
+    (an unread run is stopped after a few seconds)."""
+    readers = []
+    for i in range(QUEUE_SIZE + 1):
+        response = post_json(served, "call/stylize", {"data": stylize_data(**small, **LONG)}, f"10.4.0.{i // 2}")
+        assert response.status_code == 200, response.text
+        reader = threading.Thread(target=read_call, args=(served, response.json()["event_id"]), daemon=True)
+        reader.start()
+        readers.append(reader)
+    wait_until(lambda: served.runner.runs.active == 1, 60, "the first run to start")
+    return readers
+
+
+# ---------------------------------------------------------------- 8. runs nobody waits for, one client's share
+
+
+def test_a_run_whose_result_is_never_read_is_stopped(served, small, run_recorder):
+    """A 412-byte /call POST whose result is never fetched held the worker for the whole run (192 s
+    at the defaults): nobody is told when it ends. It is stopped GRACE s after it joined."""
+    response = post_json(served, "call/stylize", {"data": stylize_data(**small, **LONG)})
+    assert response.status_code == 200
+    wait_until(lambda: run_recorder.runs, 60, "the unread run to start")
+    deadline = 30.0
+    wait_until(lambda: run_recorder.runs[0].ended, deadline, f"the unread run to stop (grace {GRACE:g} s)")
+    assert not run_recorder.runs[0].finished
+    event, payload = read_call(served, response.json()["event_id"])  # a late reader learns why
+    assert event == "error" and "nobody read this run's results" in payload["error"], (event, payload)
+
+
+def test_a_run_whose_result_is_read_is_not_stopped(served, small):
+    """The same call, read at once, runs to its end however long that takes past the grace."""
+    steps, took = 4, 0.0
+    while took < GRACE + 2:  # longer and longer runs, until one took longer than the grace
+        data = stylize_data(content=small["content"], style=small["style"], size=SMALL, preset="fast", steps=steps)
+        start = time.monotonic()
+        event, payload = call_stylize(served, data, client="10.5.0.1")
+        took = time.monotonic() - start
+        assert event == "complete", (steps, event, str(payload)[:300])
+        steps *= 4
+
+
+def test_one_client_gets_a_bounded_share_of_the_run_queue(served, small):
+    """One client could enqueue 16 runs (~54 min of work). Now STYLE_TRANSFER_RUNS_PER_CLIENT (4)."""
+    share = 4  # the default of STYLE_TRANSFER_RUNS_PER_CLIENT (checked last)
+    body = {"data": stylize_data(**small, **LONG)}
+    answers = [post_json(served, "call/stylize", body, client="10.6.0.1") for _ in range(share + 1)]
+    assert [a.status_code for a in answers] == [200] * share + [503], [a.text[:200] for a in answers]
+    assert "Queue is full for you" in answers[-1].text and "STYLE_TRANSFER_RUNS_PER_CLIENT" in answers[-1].text
+    assert post_json(served, "call/stylize", body, client="10.6.0.2").status_code == 200, "another client was refused"
+    assert OperatorSettings().runs_per_client == share

@@ -1,5 +1,5 @@
 """What a public server adds around the runner, independent of the web framework: bounds on request
-bodies (as ASGI middleware), and the clean-up of files an
+bodies (as ASGI middleware), a count of who is reading which stream, and the clean-up of files an
 earlier server left behind.
 
 gradio-free, like the rest of the package; the web layer installs these when it launches.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,6 +264,42 @@ def _value_problem(item: Any, depth: int, count: int, shape: JsonShape) -> str |
         kind = "a list" if isinstance(item, list) else "an object"
         return f"{kind} in this request has {len(item):,} entries; at most {shape.max_items:,}"
     return None
+
+
+class OpenStreams:
+    """Who is reading what: the number of open responses per key, for the requests whose path names one.
+
+    A server that queues work and streams its results to a reader that connects separately (Gradio:
+    ``/queue/data?session_hash=...``, ``/call/<api>/<event_id>``) cannot otherwise tell a job whose
+    reader is connected from one nobody will ever read. ``key_of`` says which requests are readers.
+    """
+
+    def __init__(self, key_of: Callable[[Scope], str | None]) -> None:
+        self.key_of = key_of
+        self.open: Counter[str] = Counter()
+
+    def reading(self, *keys: str) -> bool:
+        return any(self.open[key] > 0 for key in keys)
+
+
+class CountOpenStreams:
+    """ASGI middleware: keeps ``streams.open`` up to date (a reader counts from its request to its response's end)."""
+
+    def __init__(self, app: ASGIApp, streams: OpenStreams) -> None:
+        self.app, self.streams = app, streams
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self.streams.key_of(scope) if scope["type"] == "http" else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        self.streams.open[key] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.streams.open[key] -= 1
+            if not self.streams.open[key]:
+                del self.streams.open[key]  # the counter keeps only open streams: it cannot grow
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:

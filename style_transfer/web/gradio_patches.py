@@ -13,15 +13,21 @@ upgrade of Gradio that moves them fails the tests with a message instead of the 
 
 from __future__ import annotations
 
+import asyncio
+import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import gradio_client.utils
 import pydantic
+from fastapi import HTTPException
+from gradio.server_messages import ProcessCompletedMessage
 
+from ..settings import ENV_VARS
 from .requests import NOT_A_FILE, STYLIZE_PARAMETERS, kind_of
 
 
@@ -114,3 +120,123 @@ def keep_mcp_outputs_whole() -> None:
         return [value for component, value in zip(components, data) if not isinstance(component, gr.State)]
 
     GradioMCPServer.pop_returned_state = staticmethod(pop_returned_state)  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- the run queue
+
+
+class RunQueue:
+    """Replaces Gradio's queue admission (``Queue.push``) for one demo, and stops runs nobody reads.
+
+    * Gradio's ``max_size`` counts every queued event together, so a queue full of runs refused the
+      page's own helpers (a recipe's settings, the history slider, before/after). Each concurrency
+      id waits in a queue of its own ``size``: a full run queue leaves the helpers' alone.
+    * One client (``client_of``: an address) may have at most ``per_client`` runs waiting or running.
+    * A run (waiting or running) whose results nobody reads, neither through the session's stream
+      nor its /call stream (``streams``), for ``grace`` seconds is stopped: a /call POST whose result
+      is never fetched held the worker for the whole run. Gradio itself stops a run whose reader
+      disconnects; this covers the reader that never connects.
+    """
+
+    def __init__(self, demo: gr.Blocks, runs: str, size: int, per_client: int, streams: Any, grace: float) -> None:
+        self.demo, self.queue, self.runs = demo, demo._queue, runs
+        self.size, self.per_client, self.streams, self.grace = size, per_client, streams, grace
+        self.unread_since: dict[str, float] = {}
+        self.watching: asyncio.Task | None = None
+        self.queue.max_size = None  # bounded per concurrency id in push()
+        self.gradio_push = self.queue.push
+        self.queue.push = self.push  # type: ignore[method-assign,assignment]
+        _RUN_QUEUES[demo] = self
+
+    @staticmethod
+    def of(demo: gr.Blocks) -> RunQueue | None:
+        return _RUN_QUEUES.get(demo)
+
+    async def push(self, body: Any, request: Any, username: str | None) -> tuple[bool, Any, str]:
+        fn = self.demo.fns.get(body.fn_index) if body.fn_index is not None else None
+        if fn is None:  # answered before Gradio looks up (and creates) the caller's session
+            raise HTTPException(status_code=404, detail=f"this app has no event with fn_index {body.fn_index}")
+        refusal = self.refusal(fn.concurrency_id, client_of(request))
+        if refusal:
+            return False, refusal, "queue_full"
+        if self.watching is None or self.watching.done():
+            self.watching = asyncio.get_running_loop().create_task(self.watch())
+        return await self.gradio_push(body, request, username)
+
+    def refusal(self, concurrency_id: str, client: str) -> str | None:
+        """Why an event of ``concurrency_id`` from ``client`` cannot join now, or None."""
+        waiting = self.queue.event_queue_per_concurrency_id.get(concurrency_id)
+        if waiting is not None and len(waiting.queue) >= self.size:
+            return f"Queue is full. Max size is {self.size} and size is {len(waiting.queue)}."
+        if concurrency_id != self.runs or not self.per_client:
+            return None
+        mine = sum(client_of(event.request) == client for event in self.run_events())
+        if mine >= self.per_client:
+            return (
+                f"Queue is full for you: {mine} of your runs are waiting or running, and one client may have "
+                f"{self.per_client} ({ENV_VARS['runs_per_client']}). Try again when one has ended."
+            )
+        return None
+
+    def run_events(self) -> list[Any]:
+        """The runs waiting and running."""
+        waiting = self.queue.event_queue_per_concurrency_id.get(self.runs)
+        running = [event for job in self.queue.active_jobs if job for event in job]
+        return [*(waiting.queue if waiting else []), *(e for e in running if e.concurrency_id == self.runs)]
+
+    async def watch(self) -> None:
+        """Every second: stop the runs nobody has read for ``grace`` seconds (until the queue stops)."""
+        while not self.queue.stopped:
+            now, events = time.monotonic(), self.run_events()
+            for event in events:
+                if event.alive and not self.streams.reading(event.session_hash, event._id):
+                    if now - self.unread_since.setdefault(event._id, now) > self.grace:
+                        self.stop(event._id, f"stopped: nobody read this run's results for {self.grace:g} s")
+                else:
+                    self.unread_since.pop(event._id, None)
+            for gone in set(self.unread_since) - {event._id for event in events}:
+                del self.unread_since[gone]
+            await asyncio.sleep(1)
+
+    def stop(self, event_id: str, why: str) -> None:
+        """Stop one event, waiting or running (no other: Gradio's /cancel stops a whole session's).
+
+        A reader that connects late gets ``why``; a running generator is closed at its next frame
+        (the run's ``finally`` stops the engine), as Gradio does when a reader disconnects.
+        """
+        for event in self.run_events():
+            if event._id != event_id or not event.alive:
+                continue
+            error = gr.Error(why, print_exception=False)
+            self.queue.send_message(
+                event, ProcessCompletedMessage(output=gr.utils.error_payload(error, True), success=False)
+            )
+            event.alive = False
+            waiting = self.queue.event_queue_per_concurrency_id[event.concurrency_id].queue
+            if event in waiting:
+                waiting.remove(event)
+                self.queue.event_ids_to_events.pop(event._id, None)
+
+
+_RUN_QUEUES: weakref.WeakKeyDictionary[gr.Blocks, RunQueue] = weakref.WeakKeyDictionary()
+
+
+def client_of(request: Any) -> str:
+    """A request's client: its address as the server resolved it (uvicorn applies X-Forwarded-For
+    from the proxies FORWARDED_ALLOW_IPS trusts)."""
+    client = getattr(request, "client", None)
+    return client.host if client is not None else "unknown"
+
+
+def gradio_stream_key(scope: MutableMapping[str, Any]) -> str | None:
+    """What a request reads, if it is one of Gradio's result streams: the session's stream
+    (``GET /gradio_api/queue/data?session_hash=...``) or a /call job's (``GET .../call/<api>/<event_id>``)."""
+    if scope.get("method") != "GET":
+        return None
+    path = scope["path"]
+    prefix = gr.route_utils.API_PREFIX
+    if path == f"{prefix}/queue/data":
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        return query.get("session_hash", [None])[0]
+    parts = path.removeprefix(f"{prefix}/call/").removeprefix("v2/").split("/")
+    return parts[1] if path.startswith(f"{prefix}/call/") and len(parts) == 2 and parts[1] else None

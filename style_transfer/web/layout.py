@@ -17,7 +17,9 @@ from ..service.runner import Runner
 from ..service.serving import (
     JSON_REQUEST,
     BodyBound,
+    CountOpenStreams,
     JsonShape,
+    OpenStreams,
     RequestBodyLimit,
     max_request_bytes,
     remove_stale_files,
@@ -27,17 +29,25 @@ from ..weights import UNTRAINED_WARNING, WeightsInfo
 from . import events
 from .events import NO_ESTIMATE
 from .gradio_patches import (
+    RunQueue,
+    gradio_stream_key,
     guard_file_inputs,
     keep_mcp_outputs_whole,
 )
 from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
 from .results import EXAMPLES_DIR, load_pairs, style_presets
-from .wiring import wire
+from .wiring import RUNS, wire
 
 log = logging.getLogger("app")  # the app's log, as before the page left app.py
 
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
+# A run whose results nobody has started reading this long after it joined the queue is stopped
+# (a script POSTs /call/stylize, then GETs its result at once; a person pasting an event id may take a while).
+UNREAD_GRACE_SECONDS = 30.0
+# Who reads which of Gradio's result streams (the middleware counts, the run queue asks): one per
+# process, as the streams' keys (session ids, event ids) are random and never shared by two demos.
+STREAMS = OpenStreams(gradio_stream_key)
 # The MCP transport's own cap on a request (the mcp package's default): a larger body gets this app's
 # message instead of a bare 413. Images sent inline as data: URLs must fit in it, base64-encoded.
 MCP_REQUEST_BYTES = 4 * 1024 * 1024
@@ -99,6 +109,9 @@ def build_demo(runner: Runner) -> gr.Blocks:
     demo.queue(
         max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
     )
+    # Runs and the page's helpers wait in queues of their own; one client's share of the runs is bounded.
+    settings = runner.settings
+    RunQueue(demo, RUNS, settings.queue_size, settings.runs_per_client, STREAMS, UNREAD_GRACE_SECONDS)
     return demo
 
 
@@ -262,7 +275,7 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
 
 def middleware(settings: OperatorSettings) -> list[Middleware]:
     """What every request passes first: the bounds on its body (only uploads and MCP calls carry
-    files)."""
+    files), and the count of who reads which result stream."""
     upload = BodyBound(max_request_bytes(settings), None, "upload fewer or smaller files per request")
     mcp = BodyBound(
         MCP_REQUEST_BYTES,
@@ -273,6 +286,7 @@ def middleware(settings: OperatorSettings) -> list[Middleware]:
     routes = [("/gradio_api/upload", upload), (MCP_PATH + "/", mcp)]
     return [
         Middleware(RequestBodyLimit, routes=routes, default=JSON_REQUEST),
+        Middleware(CountOpenStreams, streams=STREAMS),
     ]
 
 
