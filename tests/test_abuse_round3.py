@@ -452,3 +452,49 @@ def test_one_client_gets_a_bounded_share_of_the_run_queue(served, small):
     assert "Queue is full for you" in answers[-1].text and "STYLE_TRANSFER_RUNS_PER_CLIENT" in answers[-1].text
     assert post_json(served, "call/stylize", body, client="10.6.0.2").status_code == 200, "another client was refused"
     assert OperatorSettings().runs_per_client == share
+
+
+def test_an_mcp_call_whose_caller_disconnects_is_stopped(served, run_recorder):
+    """Gradio relays an MCP tool call through its own client, which reads on after the caller has
+    gone: the run held the worker to its end. Now the caller's disconnect stops it."""
+    import base64
+
+    pytest.importorskip("mcp")
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    image = "data:image/png;base64," + base64.b64encode(png_file(4)).decode()
+
+    async def call_then_leave() -> None:
+        url = f"{served.url}gradio_api/mcp/"
+        async with streamable_http_client(url) as (read, write, _), ClientSession(read, write) as session:
+            await session.initialize()
+            call = asyncio.create_task(session.call_tool("stylize", {"content": image, "style": image, **LONG}))
+            while not run_recorder.runs or not run_recorder.runs[0].steps:
+                await asyncio.sleep(0.05)
+            call.cancel()  # and the session closes: the caller is gone
+
+    asyncio.run(asyncio.wait_for(call_then_leave(), 90))
+    left = time.monotonic()
+    wait_until(lambda: run_recorder.runs[0].ended, 20, "the run of the MCP caller that left to stop")
+    print(f"the run stopped {run_recorder.runs[0].ended - left:.1f} s after its MCP caller left")
+    assert not run_recorder.runs[0].finished
+
+
+def test_an_mcp_callers_address_replaces_the_one_it_wrote():
+    """Gradio relays an MCP call to its own queue from 127.0.0.1 with the call's headers: the relayed job
+    must count as the caller's, not as an address the caller wrote in X-Forwarded-For."""
+    from style_transfer.service.serving import CallerAddressForRelays
+
+    seen: list[list] = []
+
+    async def application(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["headers"])
+
+    middleware = CallerAddressForRelays(application, prefix="/gradio_api/mcp")
+    headers = [(b"x-forwarded-for", b"6.6.6.6"), (b"accept", b"*/*")]
+    for path in ("/gradio_api/mcp/", "/gradio_api/info"):
+        scope = {"type": "http", "path": path, "client": ("10.1.1.1", 5), "headers": headers}
+        asyncio.run(middleware(scope, None, None))
+    assert dict(seen[0])[b"x-forwarded-for"] == b"10.1.1.1" and dict(seen[0])[b"accept"] == b"*/*"
+    assert seen[1] == headers, "a request to another route was changed"

@@ -302,6 +302,26 @@ class CountOpenStreams:
                 del self.streams.open[key]  # the counter keeps only open streams: it cannot grow
 
 
+class CallerAddressForRelays:
+    """ASGI middleware: on the paths under ``prefix``, X-Forwarded-For is set to the client's address
+    as the server resolved it, replacing whatever the client sent.
+
+    Gradio's MCP layer relays each tool call to its own queue through a local client that forwards
+    the call's headers: the relayed job then counts as the caller's (uvicorn trusts X-Forwarded-For
+    from 127.0.0.1), not as the local client's, nor as an address the caller wrote itself.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app, self.prefix = app, prefix.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, client = scope.get("path", ""), scope.get("client")
+        if scope["type"] == "http" and client and (path == self.prefix or path.startswith(self.prefix + "/")):
+            headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"x-forwarded-for"]
+            scope = dict(scope, headers=[*headers, (b"x-forwarded-for", str(client[0]).encode("latin-1"))])
+        await self.app(scope, receive, send)
+
+
 async def _refuse(send: Send, status: int, message: str) -> None:
     """Answers as FastAPI does an HTTPException ({"detail": ...}), which Gradio's clients show."""
     body = json.dumps({"detail": message}).encode()

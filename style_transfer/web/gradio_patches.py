@@ -240,3 +240,52 @@ def gradio_stream_key(scope: MutableMapping[str, Any]) -> str | None:
         return query.get("session_hash", [None])[0]
     parts = path.removeprefix(f"{prefix}/call/").removeprefix("v2/").split("/")
     return parts[1] if path.startswith(f"{prefix}/call/") and len(parts) == 2 and parts[1] else None
+
+
+# ---------------------------------------------------------------- MCP callers that leave
+
+
+def stop_mcp_runs_whose_caller_left() -> None:
+    """An MCP tool call is relayed by Gradio through its own client, which keeps reading the job's
+    results: when the MCP caller disconnects, the MCP server cancels the call's handler, but the
+    job ran on to its end (the handler, waiting in a thread for the job's result, could not even be
+    cancelled before then). Now the wait is cancellable, and a cancelled call stops its job only
+    (RunQueue.stop): Gradio's own cancel would stop every MCP call's running job, as they share
+    one session."""
+    try:
+        from gradio.mcp import GradioMCPServer
+    except ImportError:  # gradio without the mcp extra
+        return
+    without_progress = GradioMCPServer._execute_tool_without_progress
+    with_progress = GradioMCPServer._execute_tool_with_progress
+    if getattr(without_progress, "stops_runs", False):
+        return
+
+    async def result_or_stop(self: Any, job: Any) -> list[Any]:
+        try:
+            await asyncio.wait([asyncio.wrap_future(job.future)])  # cancellable, unlike a thread's wait
+        except asyncio.CancelledError:
+            _stop_job(self.blocks, job)
+            raise
+        return await without_progress(self, job)  # the job is done: returns its result at once
+
+    async def updates_or_stop(self: Any, job: Any, progress_token: str | int) -> Any:
+        try:
+            return await with_progress(self, job, progress_token)
+        except asyncio.CancelledError:
+            _stop_job(self.blocks, job)
+            raise
+
+    result_or_stop.stops_runs = True  # type: ignore[attr-defined]
+    GradioMCPServer._execute_tool_without_progress = result_or_stop  # type: ignore[method-assign]
+    GradioMCPServer._execute_tool_with_progress = updates_or_stop  # type: ignore[method-assign]
+
+
+def _stop_job(demo: gr.Blocks, job: Any) -> None:
+    communicator, run_queue = job.communicator, RunQueue.of(demo)
+    if communicator is None:
+        return
+    with communicator.lock:
+        communicator.should_cancel = True  # the relaying client stops waiting for it
+    if communicator.event_id and run_queue is not None:
+        run_queue.stop(communicator.event_id, "stopped: the MCP caller disconnected")

@@ -17,6 +17,7 @@ from ..service.runner import Runner
 from ..service.serving import (
     JSON_REQUEST,
     BodyBound,
+    CallerAddressForRelays,
     CountOpenStreams,
     JsonShape,
     OpenStreams,
@@ -33,6 +34,7 @@ from .gradio_patches import (
     gradio_stream_key,
     guard_file_inputs,
     keep_mcp_outputs_whole,
+    stop_mcp_runs_whose_caller_left,
 )
 from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
 from .results import EXAMPLES_DIR, load_pairs, style_presets
@@ -106,6 +108,7 @@ def build_demo(runner: Runner) -> gr.Blocks:
     # which would skip the queue's size and concurrency limits.
     guard_file_inputs(demo)
     keep_mcp_outputs_whole()
+    stop_mcp_runs_whose_caller_left()
     demo.queue(
         max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
     )
@@ -275,7 +278,7 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
 
 def middleware(settings: OperatorSettings) -> list[Middleware]:
     """What every request passes first: the bounds on its body (only uploads and MCP calls carry
-    files), and the count of who reads which result stream."""
+    files), the MCP caller's address for the queue, and the count of who reads which result stream."""
     upload = BodyBound(max_request_bytes(settings), None, "upload fewer or smaller files per request")
     mcp = BodyBound(
         MCP_REQUEST_BYTES,
@@ -286,6 +289,7 @@ def middleware(settings: OperatorSettings) -> list[Middleware]:
     routes = [("/gradio_api/upload", upload), (MCP_PATH + "/", mcp)]
     return [
         Middleware(RequestBodyLimit, routes=routes, default=JSON_REQUEST),
+        Middleware(CallerAddressForRelays, prefix=MCP_PATH),
         Middleware(CountOpenStreams, streams=STREAMS),
     ]
 
