@@ -20,6 +20,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,9 +28,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import OperatorSettings, StyleConfig
-from style_transfer.recipe import save_png
-from style_transfer.web import layout
+from style_transfer import OperatorSettings, StyleConfig, read_recipe
+from style_transfer.recipe import MAX_RECIPE_CHARS, save_png
+from style_transfer.web import events, layout
 from style_transfer.web import requests as web_requests
 from tests.served_app import SMALL, count_files, served_app, wait_until
 
@@ -498,3 +499,105 @@ def test_an_mcp_callers_address_replaces_the_one_it_wrote():
         asyncio.run(middleware(scope, None, None))
     assert dict(seen[0])[b"x-forwarded-for"] == b"10.1.1.1" and dict(seen[0])[b"accept"] == b"*/*"
     assert seen[1] == headers, "a request to another route was changed"
+
+
+# ---------------------------------------------------------------- 9. the smaller items
+
+
+def test_a_401_digit_number_gets_a_clear_message_and_no_traceback(served, small, capfd):
+    """style_strength as a 401-digit integer: {"error": null} and an OverflowError traceback."""
+    values = stylize_data(content=small["content"], style=small["style"], size=SMALL, steps=1, style_strength="@@")
+    raw = json.dumps({"data": values}).replace('"@@"', "9" * 401).encode()
+    response = post_json(served, "call/stylize", raw)
+    if response.status_code == 200:  # today's main: accepted, then the run fails without a message
+        event, payload = read_call(served, response.json()["event_id"])
+        pytest.fail(f"the number reached the app: {event} {payload}")
+    assert response.status_code == 413, response.text
+    assert "a number in this request has 401 digits; at most 40" in response.json()["detail"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("run/predict", {"data": [], "fn_index": 9999, "session_hash": "unknown"}),
+        ("queue/join", {"data": [], "fn_index": 9999, "session_hash": "unknown"}),
+        ("run/no_such_api", {"data": []}),
+        ("call/no_such_api", {"data": []}),
+    ],
+)
+def test_an_unknown_event_gets_404_and_no_traceback(served, capfd, route, body):
+    """400 calls with an unknown fn_index added 1.4 MB of tracebacks to the log."""
+    sessions = len(served.demo.state_holder.session_data)
+    response = post_json(served, route, body)
+    assert response.status_code == 404, (response.status_code, response.text[:200])
+    assert "this app has no" in response.json()["detail"]
+    assert "Traceback" not in capfd.readouterr().err
+    assert len(served.demo.state_holder.session_data) == sessions, "a session was created for it"
+
+
+def test_the_mcp_cap_answers_with_a_message_that_is_documented(served):
+    """The MCP route's 4 MiB cap (the mcp package's) answered a bare 413 and was not documented."""
+    image = "data:image/png;base64," + "A" * (4 * 1024 * 1024)
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "stylize", "arguments": {}}}
+    call["params"]["arguments"] = {"content": image, "style": image}  # type: ignore[index]
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    response = httpx.post(f"{served.url}gradio_api/mcp/", json=call, headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 413 and "4 MiB" in response.text and "/gradio_api/upload" in response.text
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "4 MiB" in readme.split("### Calling it from an AI agent (MCP)", 1)[1].split("\n## ", 1)[0]
+
+
+def test_a_start_image_with_a_huge_recipe_gives_a_result_whose_recipe_reads_back(runner, tmp_path, monkeypatch):
+    """A start image whose recipe holds ~200,000 characters (what read_recipe accepts) made a result PNG
+    whose recipe (its own plus that parent) "Reuse the settings" refused as too large."""
+    start = tmp_path / "start.png"
+    parent = {"config": StyleConfig(size=SMALL).to_dict(), "notes": "a" * (MAX_RECIPE_CHARS - 1000)}
+    save_png(Image.fromarray(np.zeros((SMALL, SMALL, 3), np.uint8)), start, parent)
+    assert read_recipe(start) == parent  # a start image the app accepts
+    content = tmp_path / "content.png"
+    content.write_bytes(png_file(5))
+    config = StyleConfig(size=SMALL, preset="fast", steps=1)
+    *_, last = runner.start(str(content), [str(content)], config, init_image=str(start))
+    assert last.recipe is not None
+    result = tmp_path / "result.png"
+    save_png(last.image, result, last.recipe)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # as if uploaded: the app reads only uploads
+    values = events.settings_from_recipe({"path": str(result)})  # "Reuse the settings"
+    assert values[web_requests.MAIN_FIELDS.index("size")] == SMALL
+    assert "parent" in read_recipe(result)
+
+
+def test_an_upload_part_without_a_filename_gets_400_and_leaves_no_file(served, small):
+    """A "files" part without a filename is a form field: Gradio answered 500 (TypeError), after
+    writing the request's other files to disk, where they stayed."""
+    before = count_files(served.upload_dir)
+    for name in ("", ".."):
+        files = [("files", ("photo.png", png_file(6))), ("files", (name, b"not a file"))]
+        response = httpx.post(f"{served.url}gradio_api/upload", files=files, timeout=TIMEOUT)
+        assert response.status_code == 400, (name, response.status_code, response.text[:200])
+        assert "must be a file with a name" in response.text
+    assert count_files(served.upload_dir) == before, "the refused upload left files on disk"
+    assert_still_serves(served, small)
+
+
+def test_the_parent_chain_is_cut_by_size_not_only_by_generations():
+    """Generations of 40,000 characters each: fewer are kept, so the recipe stays readable; a parent
+    too large on its own keeps only what describes it."""
+    from style_transfer.recipe import MAX_PARENT_CHARS, make_recipe
+    from style_transfer.weights import WeightsInfo
+
+    weights = WeightsInfo(id="untrained", untrained=True, description="test")
+    config = StyleConfig(size=SMALL)
+    chain: dict[str, Any] | None = None
+    for generation in range(6):
+        chain = {"config": config.to_dict(), "notes": str(generation) * 40_000} | ({"parent": chain} if chain else {})
+    assert chain is not None
+    recipe = make_recipe(config, weights, parent=chain)
+    assert len(json.dumps(recipe["parent"], sort_keys=True)) <= MAX_PARENT_CHARS
+    assert recipe["parent"]["notes"] == "5" * 40_000 and recipe["parent"]["parent"]["parent_cut"]
+    huge = {"config": {"x": "y" * (MAX_PARENT_CHARS + 1)}}
+    omitted = f"a recipe of {len(json.dumps(huge, sort_keys=True)):,} characters"
+    assert make_recipe(config, weights, parent=huge)["parent"] == {"trimmed": True, "omitted": omitted}
+    small_parent = {"config": config.to_dict(), "seed": 0}
+    assert make_recipe(config, weights, parent=small_parent)["parent"] == small_parent  # as before

@@ -26,6 +26,7 @@ import gradio_client.utils
 import pydantic
 from fastapi import HTTPException
 from gradio.server_messages import ProcessCompletedMessage
+from starlette.formparsers import MultiPartException
 
 from ..settings import ENV_VARS
 from .requests import NOT_A_FILE, STYLIZE_PARAMETERS, kind_of
@@ -120,6 +121,56 @@ def keep_mcp_outputs_whole() -> None:
         return [value for component, value in zip(components, data) if not isinstance(component, gr.State)]
 
     GradioMCPServer.pop_returned_state = staticmethod(pop_returned_state)  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- unknown events, nameless uploads
+
+
+def refuse_unknown_events() -> None:
+    """An event index or API name the app does not have gets 404 with a message, not a 500 and a
+    traceback in the log per call (Gradio looks it up with ``fns[fn_index]``: a KeyError). It is
+    checked before Gradio looks up the caller's session, which would create one for the request."""
+    get_fn = gr.route_utils.get_fn
+    if getattr(get_fn, "refuses_unknown_events", False):
+        return  # already in place (one process may build several demos)
+
+    def known_fn(blocks: gr.Blocks, api_name: str | None, body: Any) -> Any:
+        if body.fn_index is not None and body.fn_index not in blocks.fns:
+            raise HTTPException(status_code=404, detail=f"this app has no event with fn_index {body.fn_index}")
+        try:
+            return get_fn(blocks, api_name, body)
+        except gr.route_utils.FnIndexInferError:
+            raise HTTPException(status_code=404, detail=f"this app has no API endpoint /{api_name}") from None
+
+    known_fn.refuses_unknown_events = True  # type: ignore[attr-defined]
+    gr.route_utils.get_fn = known_fn
+
+
+def refuse_nameless_upload_parts() -> None:
+    """An upload part without a filename is a form field, not a file: Gradio's upload route then
+    fails with a TypeError (500) after writing the request's other files to disk, where they stay.
+    Such an upload (and one naming a file "..", which fails the same way) is refused with 400, and
+    the files it carried are deleted."""
+    parser = gr.route_utils.GradioMultiPartParser
+    parse = parser.parse
+    if getattr(parse, "refuses_nameless_parts", False):
+        return
+
+    async def parse_files_only(self: Any) -> Any:
+        form = await parse(self)
+        if self.upload_dir is None:  # not the upload route (the component server keeps fields)
+            return form
+        files = form.getlist("files")
+        if all(isinstance(f, gr.route_utils.GradioUploadFile) and Path(f.filename or "x").name != ".." for f in files):
+            return form
+        for _, value in form.multi_items():
+            if isinstance(value, gr.route_utils.GradioUploadFile):
+                value.file.close()
+                Path(value.file.name).unlink(missing_ok=True)
+        raise MultiPartException('each "files" part of an upload must be a file with a name (filename="photo.jpg")')
+
+    parse_files_only.refuses_nameless_parts = True  # type: ignore[attr-defined]
+    parser.parse = parse_files_only  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- the run queue

@@ -34,6 +34,8 @@ from .gradio_patches import (
     gradio_stream_key,
     guard_file_inputs,
     keep_mcp_outputs_whole,
+    refuse_nameless_upload_parts,
+    refuse_unknown_events,
     stop_mcp_runs_whose_caller_left,
 )
 from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
@@ -108,6 +110,8 @@ def build_demo(runner: Runner) -> gr.Blocks:
     # which would skip the queue's size and concurrency limits.
     guard_file_inputs(demo)
     keep_mcp_outputs_whole()
+    refuse_unknown_events()
+    refuse_nameless_upload_parts()
     stop_mcp_runs_whose_caller_left()
     demo.queue(
         max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
