@@ -1,11 +1,16 @@
 """Every change this app makes to Gradio's own internals, in one place.
 
-Gradio checks and moves file payloads before any event function runs; what it does there is
-not configurable, so the app replaces three of its internals:
+What Gradio does in these places is not configurable, so the app replaces these internals:
 
 * a file input's payload model (a wrong shape gets a message instead of ``{"error": null}``);
 * a file input's cache mover (a URL is refused, never fetched);
-* the MCP server's ``pop_returned_state`` (Gradio 6.31 removes State outputs twice).
+* the MCP server's ``pop_returned_state`` (Gradio 6.31 removes State outputs twice);
+* ``route_utils.get_fn`` (an unknown event gets 404, not a 500 and a traceback);
+* the multipart parser's ``parse`` (an upload part without a file name gets 400, not a 500 that
+  leaves the request's files on disk);
+* the demo's ``Queue.push`` (RunQueue: a queue per concurrency id, a share per client, and unread
+  runs stopped);
+* the MCP server's tool-call waits (a caller that disconnects stops its run).
 
 tests/test_gradio_patches.py checks that the internals these rely on are still there, so an
 upgrade of Gradio that moves them fails the tests with a message instead of the page.
