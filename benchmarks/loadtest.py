@@ -64,8 +64,11 @@ def serve(port: int, queue_size: int, max_seconds: float) -> None:
     from style_transfer.settings import OperatorSettings
     from style_transfer.web import layout
 
-    # No step cap: the blocker job is a deliberately long run (2000 steps at 64 px).
-    runner = Runner(OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1, max_steps=0))
+    # No step cap: the blocker job is a deliberately long run (2000 steps at 64 px). No share per client:
+    # every simulated visitor connects from 127.0.0.1, so to the server they are all one client.
+    runner = Runner(
+        OperatorSettings(weights="untrained", queue_size=queue_size, concurrency=1, max_steps=0, runs_per_client=0)
+    )
     demo = layout.build_demo(runner)
     demo.launch(
         prevent_thread_lock=True,

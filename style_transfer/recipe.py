@@ -29,6 +29,9 @@ RECIPE_KEY = "style_transfer_recipe"
 RECIPE_VERSION = 1
 MAX_ANCESTORS = 8  # parents kept in a recipe (Continue / Refine chains)
 MAX_RECIPE_CHARS = 200_000  # a recipe is a few kB; refuse to parse anything far larger
+# The parent chain kept in a new recipe, as JSON: half of what read_recipe accepts, so the result's
+# recipe (its own few kB plus the chain) always reads back, whatever the start image carried.
+MAX_PARENT_CHARS = MAX_RECIPE_CHARS // 2
 # XMP (in WebP): the recipe's JSON as one property of this project's own namespace.
 XMP_NAMESPACE = "urn:style-transfer-demo:recipe:1"
 XMP_TEMPLATE = (
@@ -61,8 +64,27 @@ def make_recipe(
     if plan:
         recipe["plan"] = [[width, height, steps] for (width, height), steps in plan]
     if parent is not None:
-        recipe["parent"] = _with_ancestors_cut(parent, MAX_ANCESTORS - 1)
+        recipe["parent"] = _parent_within_bounds(parent)
     return recipe
+
+
+def _parent_within_bounds(parent: dict[str, Any]) -> dict[str, Any]:
+    """``parent`` with at most MAX_ANCESTORS - 1 generations above it, and fewer while it is over
+    MAX_PARENT_CHARS. A start image's recipe may hold anything up to MAX_RECIPE_CHARS (any image can
+    be a start image): if the parent alone is too large, only what describes it is kept."""
+    for keep in range(MAX_ANCESTORS - 1, -1, -1):
+        kept = _with_ancestors_cut(parent, keep)
+        if _json_chars(kept) <= MAX_PARENT_CHARS:
+            return kept
+    describing = ("recipe_version", "config", "seed", "weights", "plan", "parent_cut")
+    core = {key: kept[key] for key in describing if key in kept}
+    if _json_chars(core) <= MAX_PARENT_CHARS:
+        return core | {"trimmed": True}
+    return {"trimmed": True, "omitted": f"a recipe of {_json_chars(parent):,} characters"}
+
+
+def _json_chars(recipe: dict[str, Any]) -> int:
+    return len(json.dumps(recipe, sort_keys=True))  # as save_png writes it
 
 
 def _with_ancestors_cut(recipe: dict[str, Any], keep: int) -> dict[str, Any]:

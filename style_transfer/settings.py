@@ -43,6 +43,20 @@ class OperatorSettings:
     )
     queue_size: int = _setting("STYLE_TRANSFER_QUEUE_SIZE", 16, "jobs the app's queue holds", min=1, max=10_000)
     concurrency: int = _setting("STYLE_TRANSFER_CONCURRENCY", 1, "runs at the same time in the app", min=1, max=64)
+    # One client must not fill the queue: a client is an address as the server sees it (behind a proxy,
+    # only if uvicorn is told to trust the proxy's X-Forwarded-For: FORWARDED_ALLOW_IPS).
+    runs_per_client: int = _setting(
+        "STYLE_TRANSFER_RUNS_PER_CLIENT",
+        4,
+        "runs one client (IP address) may have waiting or running at once (0: off)",
+        min=0,
+        max=10_000,
+    )
+    # Gradio keeps each session (~0.1 MB, plus its last inputs) until this many newer ones push it out;
+    # its own default, 10,000, lets a client that sends new session ids hold ~1 GB or more.
+    max_sessions: int = _setting(
+        "STYLE_TRANSFER_MAX_SESSIONS", 1000, "browser or API sessions the server keeps in memory", min=1, max=100_000
+    )
     # At most 170: Pillow refuses ~179 MP itself, and the configured limit must decide first.
     max_input_megapixels: float = _setting(
         "STYLE_TRANSFER_MAX_INPUT_MEGAPIXELS",

@@ -239,7 +239,9 @@ def test_every_event_that_runs_outside_the_queue_is_a_cheap_ui_helper(served):
     assert "stylize_event" not in unqueued and "stylize" not in unqueued and "settings_from_recipe" not in unqueued
     queued = {fn.api_name for fn in served.demo.fns.values() if fn.queue}
     assert "stylize" in queued
-    assert served.demo._queue.max_size == 8 and not served.demo.api_open
+    from style_transfer.web.gradio_patches import RunQueue
+
+    assert RunQueue.of(served.demo).size == 8 and not served.demo.api_open  # each queue's bound (runs, helpers)
 
 
 # ---------------------------------------------------------------- 2. uploads bounded
@@ -344,8 +346,9 @@ def test_main_cleans_the_upload_folder_and_launches_with_the_limits(monkeypatch,
     app.main([])
     assert not stale.exists()
     assert launched["max_file_size"] == 12345
-    (middleware,) = launched["app_kwargs"]["middleware"]
-    assert middleware.cls is RequestBodyLimit and middleware.kwargs["limit"] < 12345 * 100
+    (middleware,) = [m for m in launched["app_kwargs"]["middleware"] if m.cls is RequestBodyLimit]
+    upload = dict(middleware.kwargs["routes"])["/gradio_api/upload"]
+    assert upload.max_bytes < 12345 * 100 and middleware.kwargs["default"].max_bytes < upload.max_bytes
     assert launched["mcp_server"] is None  # off unless --mcp (or Gradio's GRADIO_MCP_SERVER)
 
 
@@ -554,13 +557,14 @@ def test_the_style_images_a_run_holds_are_shrunk_as_they_are_read(tmp_path, monk
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ({"content_layers": ["block5_conv4"] * 1500}, "content_layers must be one or more distinct VGG19 conv layers"),
-        ({"style_layers": ["block1_conv1"] * 1500}, "style_layers must be one or more distinct VGG19 conv layers"),
+        # 100: the most entries a list in a request may have (longer ones: tests/test_abuse_round3.py)
+        ({"content_layers": ["block5_conv4"] * 100}, "content_layers must be one or more distinct VGG19 conv layers"),
+        ({"style_layers": ["block1_conv1"] * 100}, "style_layers must be one or more distinct VGG19 conv layers"),
         ({"style_blend": "1e308, 1e308", "more_styles": "style"}, "style_blend must add up to a finite number"),
         ({"size": 2048, "preset": "best", "steps": 5000}, "this server's limit is 1,024 (STYLE_TRANSFER_MAX_SIZE)"),
         ({"size": 512, "preset": "best", "steps": 5000}, "this server's limit is 600 (STYLE_TRANSFER_MAX_STEPS)"),
     ],
-    ids=["content layers x1500", "style layers x1500", "blend 1e308", "size 2048", "steps 5000"],
+    ids=["content layers x100", "style layers x100", "blend 1e308", "size 2048", "steps 5000"],
 )
 def test_requests_over_a_limit_are_refused_naming_it(served, small, run_recorder, values, expected):
     if values.get("more_styles") == "style":

@@ -98,10 +98,13 @@ def test_examples_only_fill_the_inputs_even_where_spaces_turns_caching_on(monkey
 def test_queue_is_bounded_with_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv(ENV_VARS["queue_size"], "3")
     monkeypatch.setenv(ENV_VARS["concurrency"], "2")
+    from style_transfer.web.gradio_patches import RunQueue
+
+    # The size bounds each queue (the runs', the page's helpers'): RunQueue admits events, not Gradio's max_size.
     demo = layout.build_demo(Runner(OperatorSettings.from_env()))
-    assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (3, 2)
+    assert (RunQueue.of(demo).size, demo._queue.default_concurrency_limit) == (3, 2)
     demo = layout.build_demo(untrained_runner(queue_size=5, concurrency=1))
-    assert (demo._queue.max_size, demo._queue.default_concurrency_limit) == (5, 1)
+    assert (RunQueue.of(demo).size, demo._queue.default_concurrency_limit) == (5, 1)
     monkeypatch.setenv(ENV_VARS["queue_size"], "lots")
     with pytest.raises(StyleTransferError, match=ENV_VARS["queue_size"]):
         OperatorSettings.from_env()

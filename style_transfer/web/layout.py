@@ -14,20 +14,48 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from ..service.runner import Runner
-from ..service.serving import RequestBodyLimit, max_request_bytes, remove_stale_files
+from ..service.serving import (
+    JSON_REQUEST,
+    BodyBound,
+    CallerAddressForRelays,
+    CountOpenStreams,
+    JsonShape,
+    OpenStreams,
+    RequestBodyLimit,
+    max_request_bytes,
+    remove_stale_files,
+)
 from ..settings import OperatorSettings
 from ..weights import UNTRAINED_WARNING, WeightsInfo
 from . import events
 from .events import NO_ESTIMATE
-from .gradio_patches import guard_file_inputs, keep_mcp_outputs_whole
+from .gradio_patches import (
+    RunQueue,
+    gradio_stream_key,
+    guard_file_inputs,
+    keep_mcp_outputs_whole,
+    refuse_nameless_upload_parts,
+    refuse_unknown_events,
+    stop_mcp_runs_whose_caller_left,
+)
 from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
 from .results import EXAMPLES_DIR, load_pairs, style_presets
-from .wiring import wire
+from .wiring import RUNS, wire
 
 log = logging.getLogger("app")  # the app's log, as before the page left app.py
 
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
+# A run whose results nobody has started reading this long after it joined the queue is stopped
+# (a script POSTs /call/stylize, then GETs its result at once; a person pasting an event id may take a while).
+UNREAD_GRACE_SECONDS = 30.0
+# Who reads which of Gradio's result streams (the middleware counts, the run queue asks): one per
+# process, as the streams' keys (session ids, event ids) are random and never shared by two demos.
+STREAMS = OpenStreams(gradio_stream_key)
+# The MCP transport's own cap on a request (the mcp package's default): a larger body gets this app's
+# message instead of a bare 413. Images sent inline as data: URLs must fit in it, base64-encoded.
+MCP_REQUEST_BYTES = 4 * 1024 * 1024
+MCP_PATH = "/gradio_api/mcp"
 
 # Fixed colours, named in the chart's label too: the plot's own legend is easy to miss.
 LOSS_COLOURS = {
@@ -82,9 +110,16 @@ def build_demo(runner: Runner) -> gr.Blocks:
     # which would skip the queue's size and concurrency limits.
     guard_file_inputs(demo)
     keep_mcp_outputs_whole()
-    return demo.queue(
+    refuse_unknown_events()
+    refuse_nameless_upload_parts()
+    stop_mcp_runs_whose_caller_left()
+    demo.queue(
         max_size=runner.settings.queue_size, default_concurrency_limit=runner.settings.concurrency, api_open=False
     )
+    # Runs and the page's helpers wait in queues of their own; one client's share of the runs is bounded.
+    settings = runner.settings
+    RunQueue(demo, RUNS, settings.queue_size, settings.runs_per_client, STREAMS, UNREAD_GRACE_SECONDS)
+    return demo
 
 
 def _layout(runner: Runner) -> dict[str, gr.components.Component]:
@@ -239,9 +274,28 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
         "css": CSS,
         "allowed_paths": [str(EXAMPLES_DIR)],
         "max_file_size": settings.max_input_bytes,  # Gradio refuses a larger uploaded file (413) and deletes it
-        "app_kwargs": {"middleware": [Middleware(RequestBodyLimit, limit=max_request_bytes(settings))]},
+        "app_kwargs": {"middleware": middleware(settings)},
         "mcp_server": True if mcp else None,
+        "state_session_capacity": settings.max_sessions,  # Gradio's default, 10,000, is ~1 GB of sessions
     }
+
+
+def middleware(settings: OperatorSettings) -> list[Middleware]:
+    """What every request passes first: the bounds on its body (only uploads and MCP calls carry
+    files), the MCP caller's address for the queue, and the count of who reads which result stream."""
+    upload = BodyBound(max_request_bytes(settings), None, "upload fewer or smaller files per request")
+    mcp = BodyBound(
+        MCP_REQUEST_BYTES,
+        JsonShape(max_string=MCP_REQUEST_BYTES),
+        "an MCP call holds at most 4 MiB: pass a larger image as the URL of a file uploaded to this app "
+        "(POST /gradio_api/upload), not inline as a data: URL",
+    )
+    routes = [("/gradio_api/upload", upload), (MCP_PATH + "/", mcp)]
+    return [
+        Middleware(RequestBodyLimit, routes=routes, default=JSON_REQUEST),
+        Middleware(CallerAddressForRelays, prefix=MCP_PATH),
+        Middleware(CountOpenStreams, streams=STREAMS),
+    ]
 
 
 def remove_stale_uploads() -> None:

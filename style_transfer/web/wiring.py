@@ -27,6 +27,11 @@ from .results import style_presets
 
 # The result area's parts that show_live and pick_pair switch between the live image and before/after.
 LIVE_AREA = ("image", "compare", "history", "follow_up")
+# Concurrency ids: the runs share one queue (and the operator's concurrency); the page's helpers that
+# use the queue (a recipe's settings, the history, before/after) wait in their own, so a queue full
+# of runs does not refuse them (see gradio_patches.RunQueue).
+RUNS = "stylize"
+HELPERS = "helpers"
 
 
 def wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
@@ -54,6 +59,7 @@ def wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.B
         outputs=[inputs[name] for name in MAIN_FIELDS + ADVANCED_FIELDS],
         preprocess=False,
         api_visibility="private",
+        concurrency_id=HELPERS,
     )
     _wire_results(inputs, outputs)
 
@@ -65,7 +71,7 @@ def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> l
     shown = [*live, *(outputs[name] for name in ("scrubber", "frame_info", "frame_png", "continue", "refine"))]
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     # preprocess=False: the engine opens the uploads itself, so a bad file gets its message, not Gradio's.
-    stream: dict[str, Any] = {"outputs": streamed, "preprocess": False, "concurrency_id": "stylize"}
+    stream: dict[str, Any] = {"outputs": streamed, "preprocess": False, "concurrency_id": RUNS}
     runs = [
         run.click(show_live, outputs=live, queue=False, **private).then(
             stylize_function(runner, outputs["scrubber"]),
@@ -87,8 +93,12 @@ def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> l
                 **stream,
             )
         )
+
+    def show_last_result(last_run: Any) -> tuple[Any, ...]:
+        return show_result(last_run, runner.settings.max_size)
+
     for event in runs:
-        event.success(lambda last: show_result(last, runner.settings.max_size), outputs["last_run"], shown, **private)
+        event.success(show_last_result, outputs["last_run"], shown, concurrency_id=HELPERS, **private)
     return runs
 
 
@@ -100,6 +110,7 @@ def _wire_results(inputs: dict, outputs: dict) -> None:
         trigger_mode="always_last",
         api_visibility="private",
         show_progress="hidden",
+        concurrency_id=HELPERS,
     )
     inputs["pairs"].click(
         pick_pair,
