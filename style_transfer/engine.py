@@ -27,6 +27,7 @@ from .optim import LBFGS, Adam, LossAndGradient, make_optimizer
 from .plan import MIN_SCALE_SIDE, Plan, Scale, budget_step_cap, fit_long_side, trim_to_time
 from .recipe import make_recipe, parent_recipe
 from .settings import OperatorSettings
+from .timelapse import film_frame_due
 from .weights import WeightsInfo
 
 PREVIEW_SECONDS = 1.0
@@ -341,7 +342,8 @@ def _frame(
     done = step == pacer.total()
     last_of_scale = done_here == scale.steps
     image = None
-    if done or last_of_scale or pacer.preview_due(step, config.preview_every):
+    film = film_frame_due(step, pacer.total(), config.preview_every)  # short runs: every step (timelapse.py)
+    if done or last_of_scale or film or pacer.preview_due(step, config.preview_every):
         pixels = optimizer.image
         if done and scale.size != pacer.output_size:  # cut short at a coarser scale: bring it to the output size
             pixels = _upscale(pixels, images.to_array(images.resize(inputs.content, pacer.output_size)))
