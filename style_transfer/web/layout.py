@@ -29,7 +29,7 @@ log = logging.getLogger("app")  # the app's log, as before the page left app.py
 # Gradio removes cached files older than an hour, checking every ten minutes.
 DELETE_CACHE = (600, 3600)
 
-# Fixed colours, named in the chart's label too: the plot's own legend is easy to miss.
+# Fixed colours, named in the chart's x axis title too: the plot's own legend is easy to miss.
 LOSS_COLOURS = {
     "total": ("black", "#111827"),
     "style": ("red", "#dc2626"),
@@ -154,26 +154,26 @@ def _outputs_panel() -> dict[str, Any]:
             visible=False,
             elem_id="compare",
         ),
-        "progress": gr.Markdown("Press **Run** to start.", elem_id="progress"),
+        # Each /stylize output's label is its name in the API (gradio_client's view_api, space_card.API_OUTPUTS).
+        "progress": gr.Markdown("Press **Run** to start.", label="Progress", elem_id="progress"),
     }
     outputs |= _history_panel()
-    with gr.Row():
-        outputs["download"] = gr.DownloadButton("Download PNG (settings included)", variant="secondary")
-        outputs["timelapse"] = gr.DownloadButton(
-            "Download timelapse (animated WebP)", variant="secondary", elem_id="download-timelapse"
-        )
+    with gr.Row(equal_height=True):
+        gr.Markdown("**Download** (the PNG keeps the run's settings; the timelapse is an animated WebP):")
+        outputs["download"] = gr.DownloadButton("PNG", variant="secondary", elem_id="download-png")
+        outputs["timelapse"] = gr.DownloadButton("Timelapse", variant="secondary", elem_id="download-timelapse")
     return outputs | {
         "estimate": gr.Markdown(NO_ESTIMATE, elem_id="estimate"),
         "chart": gr.LinePlot(
             x="step",
             y="log10 loss",
             color="term",
-            label="Loss while optimising (log scale): "
-            + " · ".join(f"{term} {colour}" for term, (colour, _) in LOSS_COLOURS.items()),
+            label="Loss chart",
             color_map={term: hex_code for term, (_, hex_code) in LOSS_COLOURS.items()},
-            color_title=" ",  # Gradio draws the legend's title but not its entries; the label is the key
+            color_title=" ",  # Gradio draws the legend's title but not its entries: the x axis's title is the key
             height=300,
-            x_title="step",
+            x_title="step  ·  log scale: "
+            + ", ".join(f"{term} {colour}" for term, (colour, _) in LOSS_COLOURS.items()),
             y_title="log10 loss",
         ),
         # The session's last finished run (its kept frames are files in Gradio's cache, aged out with it).
