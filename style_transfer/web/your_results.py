@@ -87,7 +87,7 @@ def gallery_items(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
             data = keep.thumbnail_bytes(entry["result"])
         except ValueError:
             continue  # checked_list let it through, but it is not a picture after all
-        items.append((_cached(data, f"result_{entry['id']}.jpg"), entry["caption"]))
+        items.append((_cached(data, "result.jpg"), entry["caption"]))  # no id in a URL: ids are keys
     return items
 
 
