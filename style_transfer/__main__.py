@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--style", dest="batch_styles", nargs="+", metavar="STYLE", help="style images (or folders), each on its own"
     )
     group.add_argument(
-        "--output-dir", metavar="DIR", help=f"write DIR/<photo>__<style>.png and DIR/{batches.CONTACT_SHEET}"
+        "--output-dir",
+        metavar="DIR",
+        help=f"write DIR/<photo>__<style>.png and DIR/{batches.CONTACT_SHEET} (DIR is made if missing)",
     )
     for f in CLI_SETTINGS:
         _add_setting(parser, f)
@@ -264,15 +266,24 @@ def _save(frame: Frame, output: Path) -> None:
         raise StyleTransferError(f"cannot write {output}: {error}") from None
 
 
+def _made_output_dir(output_dir: Path) -> Path:
+    """The batch's folder, made with its parents when missing (as pip download -d and hf download --local-dir do)."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise StyleTransferError(f"--output-dir {output_dir} is a file, not a folder")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StyleTransferError(f"cannot make the output folder {output_dir}: {error.strerror or error}") from None
+    return output_dir
+
+
 def run_batch(args: argparse.Namespace) -> int:
     """Every photo with every style; one line on stderr per bad input or failed pair, exit 2 if any."""
     from tqdm import tqdm
 
-    output_dir = Path(args.output_dir)
-    if not output_dir.is_dir():
-        raise StyleTransferError(f"output folder does not exist: {output_dir}")
     config, settings = config_from_args(args), settings_from_args(args)
     batch = batches.check_inputs(args.inputs, args.batch_styles, settings)
+    output_dir = _made_output_dir(Path(args.output_dir))  # after the checks: a refused batch leaves no folder
     for failure in batch.failures:
         print(f"error: {failure}", file=sys.stderr)
     reported = len(batch.failures)

@@ -75,7 +75,7 @@ class StyleConfig:
     style_blend: tuple[float, ...] = _knob((), "blend weights, one per style image (empty: equal)")
     style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
     content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
-    preview_every: int = _knob(0, "a preview image every N steps (0: about once a second)", min=0, max=5000)
+    preview_every: int = _knob(0, "a preview every N steps (0: each step of a short run, else ~1/s)", min=0, max=5000)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -32,7 +32,7 @@ class OperatorSettings:
     weights: str = _setting(
         "STYLE_TRANSFER_WEIGHTS",
         "auto",
-        "auto | imagenet | imagenet-pypi | untrained | FILE.h5 | hf://owner/repo/file.h5",
+        "auto | imagenet | imagenet-pypi | untrained | FILE.h5 | hf://owner/repo/file.h5 | A,B: the first that loads",
         cli=True,
     )
     precision: Precision = _setting(

@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -20,10 +20,34 @@ from .errors import StyleTransferError
 from .plan import fit_long_side
 from .recipe import recipe_metadata, save_png
 
-if TYPE_CHECKING:
-    from .engine import Frame
 
-MAX_FRAMES = 120  # frames kept per run (previews come about once a second); thinned evenly past it
+class Preview(Protocol):
+    """What a keeper needs of a frame (engine.Frame is one): the engine decides previews with
+    film_frame_due, so this module must not import the engine."""
+
+    @property
+    def step(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def size(self) -> tuple[int, int]: ...
+    @property
+    def losses(self) -> dict[str, float]: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def image(self) -> Image.Image | None: ...
+
+
+MAX_FRAMES = 120  # frames kept per run; thinned evenly past it
+# Which steps are previews (the film's frames) when a request leaves it to the app (preview_every 0):
+# every step of a run of at most EVERY_STEP_UP_TO steps, so a 16-step `fast` run makes a 16-frame film;
+# past that about one a second (the engine's clock) and every (total // MIN_FILM_FRAMES)-th step, so a
+# long run on a fast machine still gets MIN_FILM_FRAMES. Not every step of every run: a preview costs
+# ~15 ms to keep and ~130 ms for Gradio to encode as PNG for the browser at 512 px, against steps of
+# 0.1-0.5 s; 40 covers the fast and balanced presets (16 and 32 steps).
+EVERY_STEP_UP_TO = 40
+MIN_FILM_FRAMES = 10
 MAX_SIDE = 512  # the timelapse's long side at most (the output's when smaller)
 FRAME_MS = 100  # each frame of the timelapse, ms: 120 frames play in 12 s
 HOLD_MS = 2000  # the finished picture is held this long before the animation loops
@@ -33,6 +57,16 @@ HOLD_MS = 2000  # the finished picture is held this long before the animation lo
 WEBP_QUALITY = 80
 WEBP_METHOD = 2
 TIMELAPSE_SUFFIXES = {".webp": "WEBP", ".gif": "GIF"}
+
+
+def film_frame_due(step: int, total: int, preview_every: int = 0) -> bool:
+    """Whether step ``step`` of a ``total``-step run is a preview whatever the engine's clock says.
+
+    A request's own ``preview_every`` (N > 0: exactly every N-th step) decides alone: then never.
+    """
+    if preview_every or total <= 0:
+        return False
+    return total <= EVERY_STEP_UP_TO or step % max(1, total // MIN_FILM_FRAMES) == 0
 
 
 @dataclass(frozen=True)
@@ -69,7 +103,7 @@ class FrameKeeper:
     def frames(self) -> tuple[KeptFrame, ...]:
         return tuple(self._kept)
 
-    def add(self, frame: Frame) -> KeptFrame | None:
+    def add(self, frame: Preview) -> KeptFrame | None:
         """Keep ``frame`` (one with a preview image) if it falls on the stride; the kept record or None."""
         if frame.image is None:
             return None

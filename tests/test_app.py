@@ -15,7 +15,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe
+from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe, space_card
 from style_transfer.service.runner import Runner
 from style_transfer.settings import ENV_VARS
 from style_transfer.web import events, layout, results
@@ -54,6 +54,19 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
     assert names[-1] == "init_image" and defaults["init_image"] is None, "a new parameter goes last, optional"
     returns = [r["component"] for r in endpoints["/stylize"]["returns"]]
     assert returns == ["Image", "Markdown", "Lineplot", "Downloadbutton", "Downloadbutton"], returns
+
+
+def test_the_outputs_have_short_names_in_view_api_in_their_old_order(app_server):
+    """The names gradio_client shows (from the labels), as the README and the Space card unpack them."""
+    text = app_server.client().view_api(print_info=False, return_format="str")
+    names = ", ".join(space_card.API_OUTPUTS)
+    assert f'api_name="/stylize") -> ({names})' in text
+    components = ["Image", "Markdown", "Lineplot", "Downloadbutton", "Downloadbutton"]
+    for name, component in zip(space_card.API_OUTPUTS, components, strict=True):
+        assert f"[{component}] {name}: " in text
+    assert "value_" not in text and "loss_while" not in text
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"{names} = job.result()" in readme
 
 
 def test_controls_are_derived_from_style_config():

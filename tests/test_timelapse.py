@@ -10,14 +10,18 @@ import pytest
 from PIL import Image
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, make_recipe, read_recipe, stylize
+from style_transfer.__main__ import main as cli_main
 from style_transfer.timelapse import (
+    EVERY_STEP_UP_TO,
     FRAME_MS,
     HOLD_MS,
     MAX_SIDE,
+    MIN_FILM_FRAMES,
     WEBP_METHOD,
     WEBP_QUALITY,
     FrameKeeper,
     KeptFrame,
+    film_frame_due,
     save_frame_png,
     timelapse_size,
     write_timelapse,
@@ -193,3 +197,42 @@ def test_recipes_are_read_only_from_what_this_tool_wrote(tmp_path):
             read_recipe(path)
     with pytest.raises(StyleTransferError, match=r"\.webp or \.gif"):
         write_timelapse([KeptFrame(0, 1, 1, (8, 8), 1.0, str(plain_gif))], tmp_path / "out.mp4", {})
+
+
+# ---------------------------------------------------------------- which steps make the film
+
+
+@pytest.mark.parametrize("total", [1, 10, 16, EVERY_STEP_UP_TO, EVERY_STEP_UP_TO + 1, 97, 600, 5000])
+def test_the_film_rule_keeps_every_step_of_a_short_run_and_at_least_min_frames_of_a_long_one(total):
+    due = [step for step in range(1, total + 1) if film_frame_due(step, total)]
+    if total <= EVERY_STEP_UP_TO:
+        assert due == list(range(1, total + 1))
+    else:  # past the cap the engine's clock adds about one a second; these alone are evenly spaced
+        assert MIN_FILM_FRAMES <= len(due) < 2 * MIN_FILM_FRAMES
+        assert len({b - a for a, b in zip(due, due[1:])}) == 1
+
+
+def test_a_requests_own_preview_every_decides_alone():
+    assert not any(film_frame_due(step, 16, preview_every=5) for step in range(1, 17))
+
+
+def test_a_short_run_previews_every_step(content_image, style_image, tmp_path):
+    """The film issue's complaint: a 16-step `fast` run made a 4-frame timelapse (one preview a second)."""
+    config = StyleConfig(size=64, preset="fast")  # 16 steps over two scales, fast enough for the clock to skip
+    frames = list(stylize(content_image, [style_image], config, weights="untrained"))
+    assert len(frames) == 16 and all(frame.image is not None for frame in frames)
+
+
+def test_a_long_fast_run_still_makes_min_film_frames(content_image, style_image):
+    config = StyleConfig(size=32, steps=EVERY_STEP_UP_TO * 3, preset="fast")  # ~10 ms steps: the clock adds few
+    frames = list(stylize(content_image, [style_image], config, weights="untrained"))
+    previews = [frame.step for frame in frames if frame.image is not None]
+    assert MIN_FILM_FRAMES <= len(previews) < len(frames), previews
+
+
+def test_the_cli_timelapse_of_a_fast_run_has_a_frame_per_step(capfd, image_files, tmp_path):
+    out, webp = tmp_path / "out.png", tmp_path / "run.webp"
+    args = [image_files["photo"], image_files["style"], "-o", out, "--size", "64", "--preset", "fast"]
+    assert cli_main([*map(str, args), "--timelapse", str(webp), "--weights", "untrained", "-q"]) == 0
+    assert "(16 frames," in capfd.readouterr().err
+    assert sum(durations(webp)) == FRAME_MS * 15 + HOLD_MS  # all 16 in the file (twins merged add up)

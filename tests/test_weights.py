@@ -231,3 +231,50 @@ def test_auto_falls_back_to_untrained_with_a_warning(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings and UNTRAINED_WARNING in warnings[0].getMessage()
     assert "URL fetch failure" in warnings[0].getMessage()
+
+
+# --- a fallback chain (what a deployed Space runs with) ---------------------------------------
+
+
+def test_a_chain_takes_the_first_source_that_loads_and_says_why_not_the_first(
+    offline_hub_cache, weights_file, seeded_vgg19_weights, caplog
+):
+    with caplog.at_level(logging.WARNING, logger="style_transfer"):
+        model, info = load_vgg19(f"hf://someone/absent/vgg19.h5, {weights_file}, imagenet")
+    _assert_same_weights(model, seeded_vgg19_weights(FILE_SEED))
+    assert info.id == "file:vgg19_seeded.weights.h5" and not info.untrained
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "hf://someone/absent/vgg19.h5: could not get vgg19.h5" in warnings[0]
+
+
+def test_a_chain_whose_sources_all_fail_raises_one_line_naming_each_never_untrained(
+    offline_hub_cache, imagenet_unreachable, pypi_unreachable, monkeypatch
+):
+    from style_transfer.weights import sources
+
+    monkeypatch.setattr(sources, "_untrained", lambda seed: pytest.fail("a chain fell back to untrained weights"))
+    with pytest.raises(StyleTransferError) as error:
+        load_vgg19("hf://someone/absent/vgg19.h5,imagenet-pypi,imagenet")
+    message = str(error.value)
+    assert message.startswith("no VGG19 weights could be loaded: hf://someone/absent/vgg19.h5: could not get")
+    assert "; imagenet-pypi: pip could not download" in message and "; imagenet: ImageNet VGG19" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("spec", ["hf://a/b/c.h5,,imagenet", "imagenet,", "auto,imagenet"])
+def test_a_malformed_chain_is_refused(spec):
+    with pytest.raises(StyleTransferError, match="separated by commas"):
+        load_vgg19(spec)
+
+
+def test_the_app_stops_with_one_line_when_no_source_of_its_chain_loads(
+    offline_hub_cache, imagenet_unreachable, pypi_unreachable, monkeypatch
+):
+    import app
+
+    monkeypatch.setenv("STYLE_TRANSFER_WEIGHTS", "hf://someone/absent/vgg19.h5,imagenet-pypi,imagenet")
+    with pytest.raises(SystemExit) as exit_:
+        app.main([])
+    message = str(exit_.value.code)
+    assert message.startswith("error: no VGG19 weights could be loaded: hf://someone/absent/vgg19.h5")
+    assert "\n" not in message

@@ -6,6 +6,7 @@ import math
 import time
 
 from ..plan import RunPlan, Scale, trim_to_time
+from ..timelapse import film_frame_due
 
 PREVIEW_SECONDS = 1.0
 FINISH_SECONDS = 0.3  # kept free before a deadline: the last preview and the PNG
@@ -85,9 +86,11 @@ class Pacer:
         return self.last_tick - self.start
 
     def preview_due(self, step: int, every: int) -> bool:
+        """A preview at this step: every ``every``-th if the request says so, else the film's frames
+        (every step of a short run: timelapse.film_frame_due) and about one a second."""
         if every:
             return step % every == 0
-        if self.last_tick - self.last_preview >= PREVIEW_SECONDS:
+        if film_frame_due(step, self.total()) or self.last_tick - self.last_preview >= PREVIEW_SECONDS:
             self.last_preview = self.last_tick
             return True
         return False

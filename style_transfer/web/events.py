@@ -82,7 +82,8 @@ def keep_run(
 
     assert update.png is not None and update.frame.recipe is not None
     frames = tuple(dataclasses.replace(frame, path=cached(frame.path)) for frame in update.frames)
-    return LastRun(content, tuple(styles), cached(update.png), config.size, update.frame.recipe, frames)
+    timelapse = cached(update.timelapse) if update.timelapse else None
+    return LastRun(content, tuple(styles), cached(update.png), config.size, update.frame.recipe, frames, timelapse)
 
 
 # ---------------------------------------------------------------- the runs

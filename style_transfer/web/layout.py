@@ -41,6 +41,7 @@ from .gradio_patches import (
 from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
 from .results import EXAMPLES_DIR, load_pairs, style_presets
 from .wiring import RUNS, wire
+from .your_results import results_panel, share_link_box, wire_page_load
 
 log = logging.getLogger("app")  # the app's log, as before the page left app.py
 
@@ -57,7 +58,7 @@ STREAMS = OpenStreams(gradio_stream_key)
 MCP_REQUEST_BYTES = 4 * 1024 * 1024
 MCP_PATH = "/gradio_api/mcp"
 
-# Fixed colours, named in the chart's label too: the plot's own legend is easy to miss.
+# Fixed colours, named in a line above the chart too: the plot's own legend is easy to miss.
 LOSS_COLOURS = {
     "total": ("black", "#111827"),
     "style": ("red", "#dc2626"),
@@ -102,7 +103,8 @@ def build_demo(runner: Runner) -> gr.Blocks:
         gr.Markdown(TITLE)
         gr.Markdown(INTRO)
         _untrained_banner(runner.weights)
-        inputs = _layout(runner)
+        inputs, outputs = _layout(runner)
+        wire_page_load(demo, outputs)  # this browser's results, and a shared one the address names
         for name, value in PAGE_ONLY_DEFAULTS.items():  # the page's time budget (/stylize's default: no budget)
             demo.load(lambda value=value: value, outputs=inputs[name], api_visibility="private", queue=False)
     # max_size: waiting + running jobs; beyond it visitors are told at once that the queue is full.
@@ -122,7 +124,7 @@ def build_demo(runner: Runner) -> gr.Blocks:
     return demo
 
 
-def _layout(runner: Runner) -> dict[str, gr.components.Component]:
+def _layout(runner: Runner) -> tuple[dict[str, gr.components.Component], dict[str, Any]]:
     inputs: dict[str, gr.components.Component] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
@@ -133,11 +135,12 @@ def _layout(runner: Runner) -> dict[str, gr.components.Component]:
                 run = gr.Button("Run", variant="primary", size="lg", scale=3, elem_id="run")
                 stop = gr.Button("Stop", variant="stop", size="lg", scale=1, elem_id="stop")
             outputs |= _follow_up_buttons()
+    outputs |= results_panel()
     _examples(inputs)
     # /stylize's last parameter: a start image for API clients (the page's Continue and Refine pass theirs).
     inputs["init_image"] = gr.Image(label="Start image", type="filepath", visible=False)
     wire(runner, inputs, outputs, run, stop)
-    return inputs
+    return inputs, outputs
 
 
 def _inputs_panel(inputs: dict[str, gr.components.Component]) -> None:
@@ -189,31 +192,41 @@ def _outputs_panel() -> dict[str, Any]:
             visible=False,
             elem_id="compare",
         ),
-        "progress": gr.Markdown("Press **Run** to start.", elem_id="progress"),
+        # Each /stylize output's label is its name in the API (gradio_client's view_api, space_card.API_OUTPUTS).
+        "progress": gr.Markdown("Press **Run** to start.", label="Progress", elem_id="progress"),
     }
     outputs |= _history_panel()
-    with gr.Row():
-        outputs["download"] = gr.DownloadButton("Download PNG (settings included)", variant="secondary")
-        outputs["timelapse"] = gr.DownloadButton(
-            "Download timelapse (animated WebP)", variant="secondary", elem_id="download-timelapse"
-        )
-    return outputs | {
-        "estimate": gr.Markdown(NO_ESTIMATE, elem_id="estimate"),
-        "chart": gr.LinePlot(
-            x="step",
-            y="log10 loss",
-            color="term",
-            label="Loss while optimising (log scale): "
-            + " · ".join(f"{term} {colour}" for term, (colour, _) in LOSS_COLOURS.items()),
-            color_map={term: hex_code for term, (_, hex_code) in LOSS_COLOURS.items()},
-            color_title=" ",  # Gradio draws the legend's title but not its entries; the label is the key
-            height=300,
-            x_title="step",
-            y_title="log10 loss",
-        ),
-        # The session's last finished run (its kept frames are files in Gradio's cache, aged out with it).
-        "last_run": gr.State(None, time_to_live=DELETE_CACHE[1]),
-    }
+    outputs |= _downloads()
+    outputs["estimate"] = gr.Markdown(NO_ESTIMATE, elem_id="estimate")
+    outputs["chart"] = _loss_chart()
+    # The session's last finished run (its kept frames are files in Gradio's cache, aged out with it).
+    return outputs | {"last_run": gr.State(None, time_to_live=DELETE_CACHE[1])}
+
+
+def _downloads() -> dict[str, Any]:
+    with gr.Row(equal_height=True):
+        gr.Markdown("**Download** the result (a PNG, its settings inside) or the run's film (animated WebP):")
+        png = gr.DownloadButton("PNG", variant="secondary", scale=0, elem_id="download-png")
+        timelapse = gr.DownloadButton("Timelapse", variant="secondary", scale=0, elem_id="download-timelapse")
+    return {"download": png, "timelapse": timelapse}
+
+
+def _loss_chart() -> gr.LinePlot:
+    gr.Markdown(  # the chart's key: Gradio draws the legend's title but not its entries
+        "**Loss while optimising** (log scale): " + " · ".join(f"{t} {c}" for t, (c, _) in LOSS_COLOURS.items()),
+        elem_id="loss-key",
+    )
+    return gr.LinePlot(
+        x="step",
+        y="log10 loss",
+        color="term",
+        label="Loss chart",
+        color_map={term: hex_code for term, (_, hex_code) in LOSS_COLOURS.items()},
+        color_title=" ",  # no title over a legend Gradio leaves empty: the line above is the key
+        height=300,
+        x_title="step",
+        y_title="log10 loss",
+    )
 
 
 def _history_panel() -> dict[str, Any]:
@@ -234,7 +247,8 @@ def _follow_up_buttons() -> dict[str, Any]:
     with gr.Row(visible=False, elem_id="follow-up") as row:
         resume = gr.Button("Continue (more steps)", elem_id="continue")
         refine = gr.Button("Refine at 2×", elem_id="refine")
-    return {"follow_up": row, "continue": resume, "refine": refine}
+        share = gr.Button("Share this result", elem_id="share")
+    return {"follow_up": row, "continue": resume, "refine": refine, "share": share, "share_link": share_link_box()}
 
 
 def _examples(inputs: dict[str, gr.components.Component]) -> None:

@@ -32,6 +32,7 @@ class LastRun:
     size: int  # the long side it was asked for
     recipe: dict[str, Any]
     frames: tuple[KeptFrame, ...]  # the last one is the final picture
+    timelapse: str | None = None  # the run's animated WebP
 
     def frame(self, position: float | int | None) -> KeptFrame:
         """The kept frame at a slider position (1 = the first); out-of-range positions are clamped."""

