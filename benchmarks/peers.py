@@ -174,6 +174,7 @@ class Plan:
     tutorial_steps: int
     name: str  # "peers": the baseline; anything else: a study
     step_s: float | None = None  # the tutorial's step at size x size, measured in this run
+    changes: dict[str, Any] = dataclasses.field(default_factory=dict)  # --set, applied to every ours config
 
     @property
     def baseline(self) -> bool:
@@ -226,7 +227,8 @@ def run(plan: Plan) -> Record:
         for name, record in judge_pair(plan, pair, operator).items():
             runs[name][pair.name] = record
             print(f"  {name:14s} {brief(record)}", flush=True)
-    configs = {name: {"label": label(name), "kind": "ours", "settings": c.to_dict()} for name, c in plan.ours.items()}
+    changed = f" with {', '.join(f'{k}={v}' for k, v in plan.changes.items())}" if plan.changes else ""
+    configs = {n: {"label": label(n) + changed, "kind": "ours", "settings": c.to_dict()} for n, c in plan.ours.items()}
     configs |= {
         name: {"label": label(name), "kind": "peer", "settings": peer_settings(name, plan)} for name in plan.peers
     }
@@ -415,7 +417,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     pairs = select(args.pairs, QUICK_PAIRS if args.quick else ())
     study = bool(args.quick or args.only or args.set or args.config or args.pairs or size != 512)
     name = args.name or ("quick" if args.quick else "study" if study else "peers")
-    return Plan(pairs, ours, [c for c in chosen if c in PEERS], size, args.tutorial_steps, name)
+    return Plan(pairs, ours, [c for c in chosen if c in PEERS], size, args.tutorial_steps, name, changes=changes)
 
 
 def sheet_columns(plan: Plan, asked: str | None) -> list[str]:
