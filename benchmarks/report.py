@@ -20,7 +20,7 @@ Data = dict[str, Any]
 Cell = tuple[str, bool | None]  # what is shown, and whether it meets its target (None: no target)
 NOT_MEASURED: Cell = ("not measured", None)
 TIMING = ("targets", "step_time", "memory")
-STUDIES = ("check_objective", "convergence", "coarse_to_fine", "param_study", "quality", "optimizer_study")
+STUDIES = ("check_objective", "convergence", "coarse_to_fine", "param_study", "quality", "peers", "optimizer_study")
 WEIGHTS_NAMES = {"imagenet": "ImageNet", "untrained": "untrained (seeded)"}
 
 
@@ -429,6 +429,16 @@ def quality_lines(data: Data | None) -> list[str]:
     return lines
 
 
+def peers_lines(data: Data | None) -> list[str]:
+    """The peer benchmark (benchmarks/peers.py): ours against Magenta and the tutorial, independent judges."""
+    lines = ["", "## Peers: ours against Magenta and the tutorial, on judges the engine does not optimise", ""]
+    if data is None:
+        return lines + ["Not measured: `python -m benchmarks.peers`."]
+    from .peers import markdown
+
+    return lines + markdown(data, "contact_peers.jpg")
+
+
 def optimizer_lines(data: Data | None) -> list[str]:
     """The optimiser study (benchmarks/optimizer_study.py), from its stored results."""
     lines = ["", "## Optimiser study: the tutorial objective at 256 px, single scale, per evaluation", ""]
@@ -462,7 +472,7 @@ def main() -> None:
     lines += targets_lines(per_path["targets"]) + step_time_lines(per_path["step_time"])
     lines += memory_lines(per_path["memory"]) + check_lines(studies["check_objective"])
     lines += convergence_lines(studies["convergence"]) + coarse_lines(studies["coarse_to_fine"])
-    lines += param_lines(studies["param_study"]) + quality_lines(studies["quality"])
+    lines += param_lines(studies["param_study"]) + quality_lines(studies["quality"]) + peers_lines(studies["peers"])
     lines += optimizer_lines(studies["optimizer_study"]) + runs_lines(stored)
     if studies["convergence"]:
         plot_convergence(studies["convergence"])

@@ -5,8 +5,9 @@
 Timing benchmarks (step_time, targets, memory) run twice: on the default precision path
 (bfloat16 where the CPU has AVX512_BF16 or AMX) and with STYLE_TRANSFER_PRECISION=float32;
 on a CPU without native bfloat16 the default is float32 and they run once. The studies
-(check_objective, convergence, coarse_to_fine, param_study, quality) run once, on the
-default path: the tutorial objective always computes in float32, and quality is judged by eye.
+(check_objective, convergence, coarse_to_fine, param_study, quality, peers) run once, on the
+default path: the tutorial objective always computes in float32, and quality is judged by eye
+and by the peer benchmark's independent judges (peers needs requirements-bench.txt).
 The optimiser study is not re-run (the report shows its stored results) unless named in --only.
 
 --quick: tiny sizes and few steps, into benchmarks/quick/ (its own results and RESULTS.md),
@@ -42,6 +43,7 @@ JOBS = (
     Job("coarse_to_fine", quick=("--size", "128", "--steps", "5", "2", "3")),
     Job("param_study", quick=("--sizes", "128", "--steps", "8")),
     Job("quality", quick=("--presets", "fast", "--size", "128")),
+    Job("peers", quick=("--quick",)),
     Job("optimizer_study", quick=None, by_default=False),
 )
 
