@@ -11,6 +11,7 @@ import dataclasses
 import math
 import re
 import reprlib
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -148,6 +149,8 @@ def _parse_weights(raw: Any) -> tuple[float, ...]:
         items = [item for item in re.split(r"[,;\s]+", str(raw or "").strip()) if item]
     try:
         return tuple(float(item) for item in items)
+    except OverflowError:  # a JSON integer too large for a float (issue 19, item 9)
+        raise StyleTransferError(f"blend weights must be finite numbers (e.g. 2, 1), got {_shown(raw)}") from None
     except (TypeError, ValueError):
         raise StyleTransferError(
             f"blend weights must be numbers separated by commas (e.g. 2, 1), got {_shown(raw)}"
@@ -162,7 +165,7 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
     meta = f.metadata
     expected = type(f.default)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        value = _as_float(f.name, value)
     if isinstance(value, bool) or not isinstance(value, expected):
         raise StyleTransferError(f"{f.name} must be a {expected.__name__}, got {_shown(value)}")
     if isinstance(value, tuple):
@@ -174,6 +177,15 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
         raise StyleTransferError(f"{f.name} must be a finite number, got {_shown(value)}")
     if "min" in meta and not meta["min"] <= value <= meta["max"]:
         raise StyleTransferError(f"{f.name} is {_shown(value)}; it must be between {meta['min']} and {meta['max']}")
+
+
+def _as_float(name: str, value: int) -> float:
+    # JSON has no int size limit: a 401-digit integer reached float() and raised OverflowError,
+    # which the app answered with {"error": null} and a traceback (issue 19, item 9).
+    try:
+        return float(value)
+    except OverflowError:
+        raise StyleTransferError(f"{name} must be a finite number, got {_shown(value)}") from None
 
 
 def _validate_items(name: str, items: tuple, choices: tuple | None) -> None:
@@ -198,4 +210,4 @@ def _shown(value: Any) -> str:
 
 def _is_weight(item: Any) -> bool:
     number = isinstance(item, (int, float)) and not isinstance(item, bool)
-    return number and math.isfinite(item) and item >= 0
+    return number and abs(item) <= sys.float_info.max and math.isfinite(item) and item >= 0

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import OperatorSettings, StyleConfig, read_recipe
+from style_transfer import OperatorSettings, StyleConfig, StyleTransferError, read_recipe
 from style_transfer.recipe import MAX_RECIPE_CHARS, save_png
 from style_transfer.web import events, layout
 from style_transfer.web import requests as web_requests
@@ -515,6 +515,20 @@ def test_a_401_digit_number_gets_a_clear_message_and_no_traceback(served, small,
     assert response.status_code == 413, response.text
     assert "a number in this request has 401 digits; at most 40" in response.json()["detail"]
     assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["style_strength", "seconds", "learning_rate", "style_blend"])
+def test_a_401_digit_integer_for_a_float_setting_is_refused_with_a_message(name):
+    """The same number through the Python API, a recipe or the CLI (no JSON bound in front):
+    float() raised OverflowError in config.py, not the one exception type with a message."""
+    huge = 10**400
+    value: Any = [1, huge] if name == "style_blend" else huge
+    for build in (StyleConfig.from_raw, StyleConfig.from_dict):
+        with pytest.raises(StyleTransferError, match="finite number") as raised:
+            build({name: value})
+        assert "..." in str(raised.value) and len(str(raised.value)) < 200  # shown short, not 401 digits
+    with pytest.raises(StyleTransferError, match="finite number"):
+        StyleConfig(**{name: tuple(value) if name == "style_blend" else value})
 
 
 @pytest.mark.parametrize(
