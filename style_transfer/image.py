@@ -14,6 +14,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .errors import StyleTransferError, one_line
+from .headers import check_structure
 
 MIN_SIDE = 16  # VGG19 pools four times before block5; smaller maps vanish
 MAX_ASPECT = 16.0
@@ -149,6 +150,7 @@ def open_header(data: bytes | Path, role: str = "image", max_megapixels: float =
     Every failure, including what Pillow's parsers raise on a hostile header (a zTXt chunk that
     inflates past Pillow's text limit raises ValueError), becomes a StyleTransferError.
     """
+    check_structure(data, role)  # before Pillow walks the markers or chunks one by one
     try:
         with warnings.catch_warnings():
             # Pillow warns above ~89 MP; our own header check decides instead. Its hard refusal

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,12 +166,18 @@ class Runner:
         ``parent``: the start image's recipe, when the caller has it in memory (Continue, Refine).
         """
         stop = threading.Event()
-        # Reads the images: not on the event loop.
-        frames = await asyncio.to_thread(self.start, content, styles, config, stop, init_image, parent)
-        async for update in self.relay(frames, stop):
+
+        def start() -> Frames:
+            return self.start(content, styles, config, stop, init_image, parent)
+
+        # The images are read on the run's thread, inside its compute slot and its time limit: a cancel
+        # waits for the read (bounded: headers.py) instead of leaving it to overlap the next run.
+        async for update in self.relay(start, stop):
             yield update
 
-    async def relay(self, frames: Frames, stop: threading.Event | None = None) -> AsyncIterator[Update]:
+    async def relay(
+        self, frames: Frames | Callable[[], Frames], stop: threading.Event | None = None
+    ) -> AsyncIterator[Update]:
         """Run ``frames`` on a thread of its own and yield its updates; errors are raised here.
 
         Why not iterate a plain generator: a server can close a sync generator only once its
@@ -200,7 +206,11 @@ class _Relay:
     """One engine run on a thread, sending ("frame", Update), then ("end", None) or ("error", exception)."""
 
     def __init__(
-        self, frames: Frames, runs: RunMonitor, stop: threading.Event, compute_slots: threading.BoundedSemaphore
+        self,
+        frames: Frames | Callable[[], Frames],
+        runs: RunMonitor,
+        stop: threading.Event,
+        compute_slots: threading.BoundedSemaphore,
     ) -> None:
         self.stop = stop
         self._compute_slots = compute_slots
@@ -214,8 +224,14 @@ class _Relay:
         self.thread = threading.Thread(target=self._work, args=(frames,), name="stylize-run", daemon=True)
         self.thread.start()
 
-    def _work(self, frames: Frames) -> None:
+    def _work(self, frames: Frames | Callable[[], Frames]) -> None:
         with self._compute_slots:
+            if callable(frames):  # the run is made here: its inputs are read inside the slot
+                try:
+                    frames = frames()
+                except Exception as error:
+                    self._send("error", error)
+                    return
             self._compute(frames)
 
     def _compute(self, frames: Frames) -> None:
