@@ -60,9 +60,10 @@ def python() -> str:
     return sys.executable
 
 
-def run_command(command: list[str]) -> str:
-    """Run ``command`` from the project root; its standard output, or an error that shows its stderr."""
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+def run_command(command: list[str], env: dict[str, str] | None = None) -> str:
+    """Run ``command`` from the project root (in ``env``, default this one's environment); its standard
+    output, or an error that shows its stderr."""
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
     return done.stdout

@@ -80,11 +80,15 @@ def _line(samples: Sequence[tuple[int, float]]) -> tuple[float, float]:
 # precision paths (2-core EPYC, 2026-11-27): +0.9, +0.6, +2.0 s (bfloat16), +1.2, -0.5, -0.8 s (float32).
 RUN_SECONDS = 0.6
 
-# Peak RSS 1.31 / 2.39 / 7.05 GB at 512 / 1024 / 2048 px (bfloat16, 2-core EPYC, 2026-11-25); a
-# forward pass alone (style targets) keeps no tape: about a third of a step's bytes per pixel.
+# Peak RSS above the idle server's, measured by benchmarks/memory_caps.py (results/memory_caps.json: 1024 px
+# from 40-megapixel inputs, 1 or 4 styles, style_scale 1 or 2, with and without a start image, both precision
+# paths, 2-core Xeon with AMX, 2026-12-05). A step's tape: 1.0 (bfloat16) and 0.9-1.0 GB (float32) over BASE at
+# 1024x1024. A style image's forward pass (its Gram targets) keeps about three quarters of a step's bytes per
+# pixel, not the third assumed before: four 2048x2048 style images peaked 6.5 GB (bfloat16) and 8.0 GB
+# (float32, tutorial) above idle, against estimates of 2.9 and 3.7 GB (issue 19, item 4).
 BASE_MEMORY_BYTES = 0.85e9
-MEMORY_BYTES_PER_PIXEL = {"bfloat16": 1_975.0, "float32": 2_500.0}
-FORWARD_SHARE = 0.35
+MEMORY_BYTES_PER_PIXEL = {"bfloat16": 2_200.0, "float32": 2_500.0}
+FORWARD_SHARE = 0.75
 
 
 def estimate_memory(
