@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,15 +70,20 @@ def open_inputs(
 
 
 def decode_inputs(
-    opened: OpenedInputs, config: StyleConfig, run_plan: RunPlan, parent: dict[str, Any] | None = None
+    opened: OpenedInputs,
+    config: StyleConfig,
+    run_plan: RunPlan,
+    parent: dict[str, Any] | None = None,
+    halt: Callable[[], bool] = lambda: False,
 ) -> Inputs:
     """The pixels, in the colour mode the config asks for. Each style image is shrunk as soon as it is
     decoded to its size at the output (the largest any scale uses), so several huge ones are never held
-    at once. ``parent``: the start image's recipe if the caller has it (else it is read from its bytes)."""
-    content = opened.content.decode()
-    styles = [_shrunk(style.decode(), size) for style, size in zip(opened.styles, run_plan.style_sizes)]
+    at once. ``parent``: the start image's recipe if the caller has it (else it is read from its bytes).
+    ``halt`` is asked before each image: a stopped run, or one out of time, decodes no more."""
+    content = _decoded(opened.content, halt)
+    styles = [_shrunk(_decoded(style, halt), size) for style, size in zip(opened.styles, run_plan.style_sizes)]
     blend = opened.blend
-    init = opened.init.decode() if opened.init is not None else None
+    init = _decoded(opened.init, halt) if opened.init is not None else None
     if opened.init is not None and parent is None:
         parent = _recipe_of(opened.init)
     if config.preserve_color == "histogram":
@@ -87,6 +92,12 @@ def decode_inputs(
         luminance = [images.luminance(s) for s in styles]
         return Inputs(images.luminance(content), luminance, blend, content, init, parent)
     return Inputs(content, styles, blend, None, init, parent)
+
+
+def _decoded(opened: OpenedImage, halt: Callable[[], bool]) -> Image.Image:
+    if halt():
+        raise StyleTransferError(f"the run stopped, or ran out of time, while reading the {opened.role}")
+    return opened.decode()
 
 
 def _recipe_of(start: OpenedImage) -> dict[str, Any] | None:

@@ -7,8 +7,7 @@ this module binds it to the VGG19 features at a compute precision and traces the
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -22,11 +21,14 @@ Targets = tuple[list[tf.Tensor], list[tf.Tensor]]  # (style Grams, content featu
 
 
 class Stopped(Exception):
-    """The caller's stop flag was set during a scale's set-up."""
+    """The caller's stop flag was set, or the time limit passed, during a scale's set-up."""
 
 
-def check_stop(stop: threading.Event | None) -> None:
-    if stop is not None and stop.is_set():
+Halt = Callable[[], bool]  # whether to stop now: the caller's stop flag or the run's time limit
+
+
+def check_stop(stop: Halt | None) -> None:
+    if stop is not None and stop():
         raise Stopped
 
 
@@ -53,11 +55,11 @@ class CompiledObjective:
         content: np.ndarray,
         styles: Sequence[np.ndarray],
         blend: Sequence[float],
-        stop: threading.Event | None = None,
+        stop: Halt | None = None,
     ) -> Targets:
         """Style Gram targets (blended over the style images) and content feature targets.
 
-        ``stop`` is checked before each image's forward pass: with several large style
+        ``stop`` is asked before each image's forward pass: with several large style
         images this set-up is the longest stretch between two steps.
         """
         # Eager: one forward per image and scale, not worth a trace per new shape.

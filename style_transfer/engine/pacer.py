@@ -29,6 +29,7 @@ class Pacer:
         deadline: float | None,
         cap: str | None,
         most_steps: int = 0,  # a time budget's cap on the run's steps; 0: no budget, never more than planned
+        start: float | None = None,  # when the clock started (perf_counter): before the images were read
     ):
         self.plan, self.planned = list(run_plan.scales), list(run_plan.scales)
         self.planned_total = run_plan.steps
@@ -36,10 +37,11 @@ class Pacer:
         self.cost, self.setup_factor = run_plan.cost, run_plan.setup_factor
         self.deadline, self.cap = deadline, cap
         self.most_steps, self.speed = most_steps, 1.0
-        self.restart()
+        self.start = self.last_tick = self.last_preview = time.perf_counter() if start is None else start
 
-    def restart(self) -> None:
-        self.start = self.last_tick = self.last_preview = time.perf_counter()
+    def past_deadline(self) -> bool:
+        """Whether the time limit has passed: asked between the images read and the style passes of a set-up."""
+        return self.deadline is not None and time.perf_counter() - self.start > self.deadline
 
     def total(self) -> int:
         return sum(scale.steps for scale in self.plan)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -20,6 +21,7 @@ from .. import costs, limits
 from .. import image as images
 from ..config import StyleConfig
 from ..costs import CostModel
+from ..errors import StyleTransferError
 from ..image import ImageSource
 from ..model import load_network, objective_dtype
 from ..optim import LBFGS, Adam, LossAndGradient, make_optimizer
@@ -29,8 +31,9 @@ from ..settings import OperatorSettings
 from ..weights import WeightsInfo
 from .calibration import calibrate
 from .inputs import Inputs, decode_inputs, from_start_image, initial_image, open_inputs, upscale
-from .objective import CompiledObjective, Stopped
+from .objective import CompiledObjective, Halt, Stopped
 from .pacer import Pacer
+from .release import release_memory
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def stylize(
     setting ``stop``, stops the run before the next step (``stop`` also inside a scale's
     set-up) and frees its tensors.
     """
+    started = time.perf_counter()  # the time limit counts reading the images and every set-up
     settings = settings or OperatorSettings.from_env()
     if weights:
         settings = settings.replace(weights=weights)
@@ -103,13 +107,20 @@ def stylize(
         single_scale=opened.init is not None,  # a start image's coarse work is done
     )
     limits.check_plan(run_plan, settings)  # before any pixel is decoded
-    inputs = decode_inputs(opened, config, run_plan, parent)
-    info = load_network(settings.weights)
     # Under a time budget, time the plan leaves at the output size buys more steps there.
     most_steps = budget_step_cap(settings.max_steps) if config.budgeted else 0
-    pacer = Pacer(run_plan, *limits.deadline(config, settings), most_steps=most_steps)
+    pacer = Pacer(run_plan, *limits.deadline(config, settings), most_steps=most_steps, start=started)
+    halt = _halt(stop, pacer)
+    inputs = decode_inputs(opened, config, run_plan, parent, halt)
+    info = load_network(settings.weights)
     run = _Run(config, CompiledObjective(settings.weights, config, dtype), info)
     return _run(inputs, run, pacer, stop)
+
+
+def _halt(stop: threading.Event | None, pacer: Pacer) -> Halt:
+    """Whether a run stops now, asked between images and style passes: the caller stopped it, or its
+    time limit has passed (a step's own checks are the pacer's, which plans the steps to the deadline)."""
+    return lambda: (stop is not None and stop.is_set()) or pacer.past_deadline()
 
 
 def _style_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
@@ -131,10 +142,18 @@ def _cost_model(config: StyleConfig, settings: OperatorSettings, cost: CostModel
 def _run(inputs: Inputs, run: _Run, pacer: Pacer, stop: threading.Event | None) -> Generator[Frame, None, None]:
     optimizer: LBFGS | Adam | None = None
     step, index = 0, 0
-    pacer.restart()  # the clock runs from the first step asked for, not from when the run was made
+    losses: dict[str, float] = {}
     try:
         while index < len(pacer.plan):
-            optimizer, loss_and_gradient = _set_up_scale(inputs, pacer.plan[index], run, optimizer, stop)
+            try:
+                optimizer, loss_and_gradient = _set_up_scale(
+                    inputs, pacer.plan[index], run, optimizer, _halt(stop, pacer)
+                )
+            except Stopped:
+                if stop is not None and stop.is_set():
+                    return
+                yield _out_of_time(step, index, losses, optimizer, inputs, run, pacer)
+                return
             pacer.start_scale()
             done_here = 0
             while done_here < pacer.plan[index].steps:
@@ -145,12 +164,31 @@ def _run(inputs: Inputs, run: _Run, pacer: Pacer, stop: threading.Event | None) 
                 if stop is not None and stop.is_set():
                     return
             index += 1
-    except Stopped:
-        return
     finally:
         # Runs on normal end, on error and when the caller closes the generator (Stop).
         del optimizer
         gc.collect()
+        release_memory()  # TensorFlow's freed buffers back to the OS, not kept by the heap (see release.py)
+
+
+def _out_of_time(
+    step: int,
+    index: int,
+    losses: dict[str, float],
+    optimizer: LBFGS | Adam | None,
+    inputs: Inputs,
+    run: _Run,
+    pacer: Pacer,
+) -> Frame:
+    """The last frame of a run whose time limit passed while a scale was being set up: the coarser
+    scale's result, brought to the output size; an error if no step was taken yet."""
+    if optimizer is None:
+        raise StyleTransferError(
+            f"setting up this run took longer than its time limit of {pacer.deadline:g} s, before a single step: "
+            f"{limits.ASK_FOR_LESS}"
+        )
+    pacer.plan = pacer.plan[:index]  # the scales done: the run ends with the last of them
+    return _frame(step, index - 1, pacer.plan[-1].steps, losses, optimizer, inputs, run, pacer)
 
 
 def _frame(
@@ -189,7 +227,7 @@ def _frame(
 
 
 def _set_up_scale(
-    inputs: Inputs, scale: Scale, run: _Run, previous: LBFGS | Adam | None, stop: threading.Event | None
+    inputs: Inputs, scale: Scale, run: _Run, previous: LBFGS | Adam | None, stop: Halt
 ) -> tuple[LBFGS | Adam, LossAndGradient]:
     """A scale's targets, its start (the initial image, or the coarser result carried up) and a new optimiser.
 
