@@ -113,7 +113,8 @@ def test_a_run_reads_its_images_inside_its_compute_slot_and_a_cancel_waits_for_t
         reading.set()
         release.wait(60)
         calls.append("read")
-        return (frame for frame in ())
+        nothing: list[Any] = []
+        return (frame for frame in nothing)
 
     monkeypatch.setattr(runner, "start", slow_start)
 
