@@ -73,6 +73,7 @@ class CompiledObjective:
             features = network(tf.constant(style))
             grams = [gram_matrix(features[name]) for name in self.style_layers]
             style_targets = [t + weight * gram for t, gram in zip(style_targets, grams)]
+        check_stop(stop)  # the last pass too: a step after it would add a second stretch to the overrun
         return style_targets, content_targets
 
     def loss_and_gradient(self, targets: Targets, size: tuple[int, int]) -> LossAndGradient:

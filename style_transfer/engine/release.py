@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import functools
 
 
-@functools.lru_cache(maxsize=1)
-def _libc() -> ctypes.CDLL | None:
+def _load_libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
@@ -18,10 +16,12 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
+_LIBC = _load_libc()  # at import: a run closed while the interpreter shuts down can no longer look it up
+
+
 def release_memory() -> bool:
     """Return the heap's free pages to the OS (glibc's ``malloc_trim(0)``); False where there is no glibc."""
-    libc = _libc()
-    if libc is None:
+    if _LIBC is None:
         return False
-    libc.malloc_trim(0)
+    _LIBC.malloc_trim(0)
     return True
