@@ -26,6 +26,7 @@ OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
+RECOLOURS = ("none", "start", "content")
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
 
@@ -33,6 +34,7 @@ Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
 Init = Literal["content", "noise"]
 ColorMode = Literal["none", "luminance", "histogram"]
+Recolour = Literal["none", "start", "content"]
 
 
 def _knob(default: Any, help: str, **bounds: Any) -> Any:
@@ -76,6 +78,13 @@ class StyleConfig:
     style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
     content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
     preview_every: int = _knob(0, "a preview every N steps (0: each step of a short run, else ~1/s)", min=0, max=5000)
+    # Added after the others: /stylize takes it after its older parameters.
+    recolour: Recolour = _knob(
+        "none",
+        "the photo recoloured to the painting's palette first: start (the start picture only) or content (also "
+        "the photo the result must keep); ignored when preserving the photo's colour",
+        choices=RECOLOURS,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

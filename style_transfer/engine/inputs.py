@@ -46,6 +46,7 @@ class Inputs:
     colour_source: Image.Image | None  # content whose colours are put back on each preview
     init: Image.Image | None = None  # a start image (a finished result to continue or refine)
     parent: dict[str, Any] | None = None  # the start image's own recipe, if it carries one
+    start: Image.Image | None = None  # the first scale's start picture, if not the content (recolour="start")
 
 
 def open_inputs(
@@ -81,12 +82,31 @@ def decode_inputs(
     init = opened.init.decode() if opened.init is not None else None
     if opened.init is not None and parent is None:
         parent = _recipe_of(opened.init)
+    if config.recolour != "none" and config.preserve_color == "none":
+        return _recoloured(content, styles, blend, config, run_plan, init, parent)
     if config.preserve_color == "histogram":
         styles = [images.match_colours(s, content) for s in styles]
     if config.preserve_color == "luminance":
         luminance = [images.luminance(s) for s in styles]
         return Inputs(images.luminance(content), luminance, blend, content, init, parent)
     return Inputs(content, styles, blend, None, init, parent)
+
+
+def _recoloured(
+    content: Image.Image,
+    styles: list[Image.Image],
+    blend: list[float],
+    config: StyleConfig,
+    run_plan: RunPlan,
+    init: Image.Image | None,
+    parent: dict[str, Any] | None,
+) -> Inputs:
+    """The inputs with the photo recoloured to the styles' palette (at the output size: no scale is larger),
+    as the start picture only, or as the content too."""
+    recoloured = images.palette_transfer(images.resize(content, run_plan.output_size), styles, blend)
+    if config.recolour == "content":
+        return Inputs(recoloured, styles, blend, None, init, parent)
+    return Inputs(content, styles, blend, None, init, parent, start=recoloured)
 
 
 def _recipe_of(start: OpenedImage) -> dict[str, Any] | None:

@@ -205,6 +205,8 @@ def _set_up_scale(
         start = upscale(previous.image, content)
     elif inputs.init is not None:
         start = from_start_image(inputs.init, content)
+    elif inputs.start is not None:
+        start = initial_image(config, images.to_array(images.resize(inputs.start, scale.size)))
     else:
         start = initial_image(config, content)
     optimizer = make_optimizer(config.optimizer, start, config.learning_rate, run.objective.spec.adam_epsilon)
