@@ -95,7 +95,9 @@ def warm_up(operator: Any, size: int, peers: list[str]) -> None:
     """Load the networks and calibrate the budget's cost model before anything is timed: the app does
     both once at start-up, so a visitor's 30 s never pays them (nor Magenta's its session set-up)."""
     from style_transfer import StyleConfig, stylize
+    from style_transfer.engine import warm_up as engine_warm_up
 
+    engine_warm_up(operator)  # as the app's start: also traces the feed-forward start's networks if present
     content, style = open_image(EVALUATION_SET[0].content), open_image(EVALUATION_SET[0].style)
     for config in (StyleConfig(size=min(size, 128), steps=2), StyleConfig(size=min(size, 128), seconds=2.0)):
         deque(stylize(content, [style], config, settings=operator), maxlen=0)
