@@ -34,7 +34,6 @@ NORMALIZED_CONTENT_WEIGHT = 1.0
 NORMALIZED_TV_WEIGHT = 0.1
 TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 TUTORIAL_CONTENT_LAYERS = ("block5_conv2",)
-HISTOGRAM_QUANTILES = 256  # a histogram target's resolution: each channel's quantile function at this many points
 HALF_RESOLUTION_MIN_SIDE = 128  # below it the half-size copy leaves block5 a pixel or two
 
 
@@ -43,41 +42,6 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     gram = tf.einsum("bijc,bijd->bcd", features, features)
     shape = tf.shape(features)
     return gram / tf.cast(shape[1] * shape[2], features.dtype)
-
-
-def sorted_activations(features: tf.Tensor, count: int = HISTOGRAM_QUANTILES) -> tf.Tensor:
-    """(1, H, W, C) -> (C, count): each channel's activations at ``count`` evenly spaced quantiles.
-
-    A histogram target that does not depend on the style image's size: the quantile function
-    (inverse CDF), which blends over several style images by a weighted mean (the 1-D Wasserstein
-    barycentre of their histograms).
-    """
-    return resample_sorted(tf.sort(tf.transpose(tf.reshape(features, (-1, tf.shape(features)[-1]))), axis=-1), count)
-
-
-def resample_sorted(values: tf.Tensor, count: tf.Tensor | int) -> tf.Tensor:
-    """(C, N) rows sorted ascending -> (C, count), linearly interpolated at evenly spaced positions."""
-    n = tf.shape(values)[-1]
-    positions = tf.linspace(0.0, tf.cast(n - 1, tf.float32), count)
-    low = tf.cast(tf.floor(positions), tf.int32)
-    high = tf.minimum(low + 1, n - 1)
-    fraction = positions - tf.cast(low, tf.float32)
-    return tf.gather(values, low, axis=-1) * (1.0 - fraction) + tf.gather(values, high, axis=-1) * fraction
-
-
-def histogram_loss(features: tf.Tensor, quantiles: tf.Tensor) -> tf.Tensor:
-    """Risser et al. 2017's histogram loss, per channel, divided by the target's mean square.
-
-    Their loss is ||O - R(O)||^2 with R(O) the activations O remapped to the style's histogram (held
-    constant). Remapping by rank gives each activation of rank k the target's k-th value, so the loss
-    is the squared difference of the sorted activations and the sorted target: the 1-D optimal
-    transport cost, whose gradient (through the sort) is exactly theirs. Grams match second moments
-    only; this matches every moment of each channel (the two-tone print's two peaks, its contrast).
-    """
-    flat = tf.transpose(tf.reshape(features, (-1, tf.shape(features)[-1])))
-    ordered = tf.sort(flat, axis=-1)
-    wanted = resample_sorted(quantiles, tf.shape(flat)[-1])
-    return mean_squared_error(ordered, wanted) / (mean_square(quantiles) + 1e-12)
 
 
 def mean_squared_error(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -126,26 +90,14 @@ def normalized_loss(
     style_weight: float = NORMALIZED_STYLE_WEIGHT,
     tv_weight: float = NORMALIZED_TV_WEIGHT,
     content_weight: float = NORMALIZED_CONTENT_WEIGHT,
-    layer_weights: tuple[float, ...] | None = None,
 ) -> dict[str, tf.Tensor]:
     eps = 1e-12
-    weights = layer_weights or (1.0,) * len(grams)
-    style = tf.add_n(
-        [w * mean_squared_error(g, t) / (mean_square(t) + eps) for g, t, w in zip(grams, style_targets, weights)]
-    )
+    style = tf.add_n([mean_squared_error(g, t) / (mean_square(t) + eps) for g, t in zip(grams, style_targets)])
     content = tf.add_n([mean_squared_error(c, t) / (mean_square(t) + eps) for c, t in zip(contents, content_targets)])
     style *= style_weight / len(grams)
     content = content * content_weight / len(contents)  # weight 1: exactly the plain mean over layers
     tv = tv_weight * total_variation_mean(image)
     return {"content": content, "style": style, "tv": tv, "total": style + content + tv}
-
-
-def with_histograms(
-    losses: dict[str, tf.Tensor], features: list[tf.Tensor], quantiles: list[tf.Tensor], weight: tf.Tensor
-) -> dict[str, tf.Tensor]:
-    """``losses`` with a histogram term (histogram_loss at each of ``features``, times ``weight``) added."""
-    histogram = weight * tf.add_n([histogram_loss(f, q) for f, q in zip(features, quantiles)])
-    return losses | {"histogram": histogram, "total": losses["total"] + histogram}
 
 
 LossFunction = Callable[..., dict[str, tf.Tensor]]  # (image, grams, contents, style targets, content targets, weights)
@@ -174,12 +126,6 @@ class ObjectiveSpec:
     # Layers from this one on read a half-size copy of the image (model.TwoResolutionFeatures),
     # at scales whose short side is at least HALF_RESOLUTION_MIN_SIDE; None: one resolution.
     half_resolution_from: str | None = None
-    # Histogram losses (Risser et al. 2017, histogram_loss) at these style layers, each weighted like a
-    # style layer's Gram term times ``histogram_weight``; () for none.
-    histogram_layers: tuple[str, ...] = ()
-    histogram_weight: float = 0.0
-    # Relative weights of the style layers' terms, in the order of the run's style layers (None: equal).
-    style_layer_weights: tuple[float, ...] | None = None
 
     def split_at(self, size: tuple[int, int]) -> str | None:
         """Where the layers switch to the half-size copy at an image of ``size``, if they do."""

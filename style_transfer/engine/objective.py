@@ -14,12 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import StyleConfig
-from ..losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix, sorted_activations, with_histograms
+from ..losses import OBJECTIVE_SPECS, ObjectiveSpec, gram_matrix
 from ..model import Features, feature_network
 from ..optim import LossAndGradient
 
-# (style Grams, content features, histogram quantiles), in layer order
-Targets = tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor]]
+Targets = tuple[list[tf.Tensor], list[tf.Tensor]]  # (style Grams, content features), in layer order
 
 
 class Stopped(Exception):
@@ -46,7 +45,7 @@ class CompiledObjective:
         self.dtype, self.weights_spec = dtype, weights_spec
 
     def _features(self, size: tuple[int, int]) -> Features:
-        layers = self.style_layers + self.content_layers + self.spec.histogram_layers
+        layers = self.style_layers + self.content_layers
         return feature_network(self.weights_spec, layers, self.dtype, self.spec.split_at(size))
 
     def targets(
@@ -67,22 +66,19 @@ class CompiledObjective:
         content_features = network(tf.constant(content))
         content_targets = [content_features[name] for name in self.content_layers]
         style_targets = [tf.zeros(()) for _ in self.style_layers]
-        histogram_targets = [tf.zeros(()) for _ in self.spec.histogram_layers]
         for style, weight in zip(styles, blend):
             check_stop(stop)
             features = network(tf.constant(style))
             grams = [gram_matrix(features[name]) for name in self.style_layers]
             style_targets = [t + weight * gram for t, gram in zip(style_targets, grams)]
-            sorted_values = [sorted_activations(features[name]) for name in self.spec.histogram_layers]
-            histogram_targets = [t + weight * q for t, q in zip(histogram_targets, sorted_values)]
-        return style_targets, content_targets, histogram_targets
+        return style_targets, content_targets
 
     def loss_and_gradient(self, targets: Targets, size: tuple[int, int]) -> LossAndGradient:
         """The compiled loss-and-gradient for images of ``size`` (w, h) against ``targets``."""
         layers = (self.weights_spec, self.style_layers, self.content_layers, self.spec, self.dtype)
         compiled = _compiled_loss(*layers, self.spec.split_at(size))
         style_weight, tv_weight = tf.constant(self.style_weight), tf.constant(self.tv_weight)
-        return lambda image: compiled(image, *targets, style_weight, tv_weight)
+        return lambda image: compiled(image, targets[0], targets[1], style_weight, tv_weight)
 
 
 @functools.lru_cache(maxsize=16)
@@ -102,21 +98,18 @@ def _compiled_loss(
     2.7 s a step at 512 px, float32) and a new shape costs ~0.4 s to trace instead of
     2-6 s to compile, and XLA's CPU bfloat16 convolutions are not native (2.8 s vs 1.2 s).
     """
-    features = feature_network(weights_spec, style_layers + content_layers + spec.histogram_layers, dtype, split_at)
+    features = feature_network(weights_spec, style_layers + content_layers, dtype, split_at)
     channels = {name: int(kernel.shape[-1]) for name, kernel, _ in features.convs}
     signature = [
         tf.TensorSpec((1, None, None, 3), tf.float32),
         [tf.TensorSpec((1, channels[name], channels[name]), tf.float32) for name in style_layers],
         [tf.TensorSpec((1, None, None, channels[name]), tf.float32) for name in content_layers],
-        [tf.TensorSpec((channels[name], None), tf.float32) for name in spec.histogram_layers],
         tf.TensorSpec((), tf.float32),
         tf.TensorSpec((), tf.float32),
     ]
-    extra = {"layer_weights": spec.style_layer_weights} if spec.style_layer_weights else {}
-    histogram_weight = spec.histogram_weight / len(style_layers)  # a histogram layer weighs like a Gram layer
 
     @tf.function(jit_compile=bool(tf.config.list_physical_devices("GPU")), input_signature=signature)
-    def loss_and_gradient(image, style_targets, content_targets, histogram_targets, style_weight, tv_weight):
+    def loss_and_gradient(image, style_targets, content_targets, style_weight, tv_weight):
         with tf.GradientTape() as tape:
             tape.watch(image)
             # A float32 cast per use, not per layer: a layer in both lists then gets its two gradients
@@ -125,20 +118,8 @@ def _compiled_loss(
             grams = [gram_matrix(tf.cast(outputs[name], tf.float32)) for name in style_layers]
             contents = [tf.cast(outputs[name], tf.float32) for name in content_layers]
             losses = spec.loss(
-                image,
-                grams,
-                contents,
-                style_targets,
-                content_targets,
-                style_weight,
-                tv_weight,
-                spec.content_weight,
-                **extra,
+                image, grams, contents, style_targets, content_targets, style_weight, tv_weight, spec.content_weight
             )
-            if spec.histogram_layers:
-                histogram_features = [tf.cast(outputs[name], tf.float32) for name in spec.histogram_layers]
-                weight = style_weight * histogram_weight
-                losses = with_histograms(losses, histogram_features, histogram_targets, weight)
         return losses, tape.gradient(losses["total"], image)
 
     return loss_and_gradient
