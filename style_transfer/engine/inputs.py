@@ -47,7 +47,6 @@ class Inputs:
     colour_source: Image.Image | None  # content whose colours are put back on each preview
     init: Image.Image | None = None  # a start image (a finished result to continue or refine)
     parent: dict[str, Any] | None = None  # the start image's own recipe, if it carries one
-    start: Image.Image | None = None  # the first scale's start picture, if not the content (recolour="start")
 
 
 def open_inputs(
@@ -102,12 +101,10 @@ def _recoloured(
     init: Image.Image | None,
     parent: dict[str, Any] | None,
 ) -> Inputs:
-    """The inputs with the photo recoloured to the styles' palette (at the output size: no scale is larger),
-    as the start picture only, or as the content too."""
+    """The inputs with the photo recoloured to the styles' palette (at the output size: no scale is larger):
+    the start picture and the content the result must keep."""
     recoloured = images.palette_transfer(images.resize(content, run_plan.output_size), styles, blend)
-    if config.recolour == "content":
-        return Inputs(recoloured, styles, blend, None, init, parent)
-    return Inputs(content, styles, blend, None, init, parent, start=recoloured)
+    return Inputs(recoloured, styles, blend, None, init, parent)
 
 
 def _recipe_of(start: OpenedImage) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ start picture, a new optimiser), takes its steps and reports each one.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .. import costs, feedforward, limits
 from .. import image as images
 from ..config import StyleConfig
 from ..costs import CostModel
+from ..errors import StyleTransferError, one_line
 from ..image import ImageSource
 from ..model import load_network, objective_dtype
 from ..optim import LBFGS, Adam, LossAndGradient, make_optimizer
@@ -31,6 +33,8 @@ from .calibration import calibrate
 from .inputs import Inputs, decode_inputs, from_start_image, initial_image, open_inputs, upscale
 from .objective import CompiledObjective, Stopped
 from .pacer import Pacer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,9 @@ def stylize(
     style_list = _style_list(styles)
     config = limits.with_time_limit(config or StyleConfig(), settings)
     limits.check_request(config, len(style_list), settings)  # before any file is read
-    opened = open_inputs(content, style_list, config, settings, init_image)
     dtype = objective_dtype(config.objective, settings.precision)
+    config = resolved_init(config, dtype)
+    opened = open_inputs(content, style_list, config, settings, init_image)
     run_plan = plan_run(
         config,
         opened.content.size,
@@ -112,6 +117,23 @@ def stylize(
     pacer = Pacer(run_plan, *limits.deadline(config, settings), most_steps=most_steps)
     run = _Run(config, CompiledObjective(settings.weights, config, dtype), info)
     return _run(inputs, run, pacer, stop)
+
+
+def resolved_init(config: StyleConfig, dtype: str) -> StyleConfig:
+    """``init="auto"`` made definite: the feed-forward start where Magenta's networks are on this
+    machine, else the photo (logged; the recipe then says ``content``). Nothing is fetched during a
+    request: a server fetches them at start (calibration.warm_up), a user with ``fetch-magenta``."""
+    if config.init != "auto":
+        return config
+    if feedforward.available():
+        try:
+            feedforward.network(dtype)
+            return config.replace(init="feedforward")
+        except StyleTransferError as error:
+            log.warning("starting from the photo: %s", one_line(error))
+    else:
+        log.warning("starting from the photo: Magenta's networks for the feed-forward start are not on this machine")
+    return config.replace(init="content")
 
 
 def _style_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
@@ -209,8 +231,6 @@ def _set_up_scale(
         start = upscale(previous.image, content)
     elif inputs.init is not None:
         start = from_start_image(inputs.init, content)
-    elif inputs.start is not None:
-        start = initial_image(config, images.to_array(images.resize(inputs.start, scale.size)))
     else:
         start = initial_image(config, content, inputs, run.objective.dtype)
     optimizer = make_optimizer(config.optimizer, start, config.learning_rate, run.objective.spec.adam_epsilon)
