@@ -151,10 +151,10 @@ def summary_lines(runs: dict[str, dict]) -> list[str]:
         summary = peers.summarise(records)
         per_step = [r["seconds"] / r["steps"] for r in records.values() if r.get("steps")]
         step = f"{statistics.median(per_step):.3f}" if per_step else ""
-        judged = [peers.cell(summary, key) for key, _, _ in peers.JUDGES[:3]]
+        judged = [peers.cell(summary, key) for key, _, _ in peers.JUDGES[:4]]
         mean_style = statistics.mean(r["style"] for r in records.values())
         rows.append([name, *judged, f"{mean_style:.3f}", summary.get("faces_kept", ""), step])
-    header = ["variant", "style", "palette", "edges", "style mean", "faces kept", "s a step (loaded)"]
+    header = ["variant", "style", "palette", "texture", "edges", "style mean", "faces kept", "s a step (loaded)"]
     return table(header, rows)
 
 
@@ -167,9 +167,10 @@ def pair_lines(runs: dict[str, dict], pairs: list[Pair]) -> list[str]:
         for records in runs.values():
             r = records.get(pair.name)
             face = f" f{r['face_confidence']:.2f}" if r and r.get("face_confidence") is not None else ""
-            cells.append(f"{r['style']:.2f}/{r['palette']:.2f}/{r['edges']:.2f}{face}" if r else "")
+            texture = f"/{r['texture']:.2f}" if r and "texture" in r else ""
+            cells.append(f"{r['style']:.2f}/{r['palette']:.2f}{texture}/{r['edges']:.2f}{face}" if r else "")
         rows.append([pair.name, *cells])
-    return table(["pair: style/palette/edges", *runs], rows)
+    return table(["pair: style/palette/texture/edges", *runs], rows)
 
 
 def step_costs(variants: list[tuple[str, Variant]], size: int, repeats: int) -> dict[str, float]:
