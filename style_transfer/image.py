@@ -283,6 +283,8 @@ def _sampled_pixels(styles: list[Image.Image], blend: list[float], count: int = 
     rng = np.random.default_rng(0)
     pooled = []
     for style, weight in zip(styles, blend):
+        if weight <= 0:
+            continue  # a style of weight 0 is not in the blend (the blend weights add up to 1)
         pixels = to_array(style)[0].reshape(-1, 3).astype(np.float64)
         wanted = max(1, round(count * weight))
         pooled.append(pixels[rng.choice(len(pixels), wanted, replace=len(pixels) < wanted)])
