@@ -475,9 +475,8 @@ def merge(names: list[str], args: argparse.Namespace) -> None:
     data["sheet_columns"], data["study"] = columns, False
     common.save("peers", data)
     contact_sheet(plan, columns, common.OUT / "contact_peers.jpg")
-    from . import report
-
-    report.main()
+    # RESULTS.md is the report's (it imports this module's markdown): re-rendered as benchmarks.run does.
+    subprocess.run([common.python(), "-m", "benchmarks.report"], check=True, cwd=common.ROOT)
 
 
 def main() -> None:

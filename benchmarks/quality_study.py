@@ -144,7 +144,7 @@ def magenta_records(pairs: list[Pair], args: argparse.Namespace) -> dict:
 
 
 def summary_lines(runs: dict[str, dict]) -> list[str]:
-    from .report import table
+    from .common import table
 
     rows = []
     for name, records in runs.items():
@@ -159,7 +159,7 @@ def summary_lines(runs: dict[str, dict]) -> list[str]:
 
 
 def pair_lines(runs: dict[str, dict], pairs: list[Pair]) -> list[str]:
-    from .report import table
+    from .common import table
 
     rows = []
     for pair in pairs:
