@@ -26,7 +26,9 @@ MAX_CONTENT_LOSS = 1.5
 
 def losses_of(image, style, weights: str) -> dict[str, float]:
     """The default objective's terms for ``image`` as the content and the start image: one step, one scale."""
-    (frame,) = stylize(image, [style], StyleConfig(size=SIZE, steps=1), weights=weights)
+    # The image itself, not recoloured nor repainted: its own losses.
+    config = StyleConfig(size=SIZE, steps=1, init="content", recolour="none")
+    (frame,) = stylize(image, [style], config, weights=weights)
     return frame.losses
 
 
