@@ -8,6 +8,10 @@ its own homework. Each judge here looks through something else:
   1 = as far from the painting as the photo, 0 = the painting's own style; lower = more stylised.
 * ``palette``: the same ratio for the colour distribution, a sliced Wasserstein distance between the
   pixels in CIE Lab (no network at all): did the result take the painting's colours?
+* ``texture``: a second style judge with no network at all, so that a start painted by Magenta's own
+  network (``init="feedforward"``) is not graded by that network alone: the same ratio for the
+  distribution of 7x7 luminance patches (each minus its mean: brush texture, not palette), at 256 and
+  128 px long side, by sliced Wasserstein distance. Lower = texture closer to the painting's.
 * ``edges``: SSIM between Sobel edge maps of the result's and the photo's luminance (scikit-image),
   at a 256 px long side, where the layout is judged rather than the brush texture; higher = keeps
   more of the photo's structure.
@@ -152,6 +156,33 @@ def palette_ratio(result: Image.Image, photo: Image.Image, painting: Image.Image
     return sliced_wasserstein(ours, target, directions) / max(sliced_wasserstein(theirs, target, directions), 1e-9)
 
 
+# -- texture: luminance patch statistics --------------------------------------------------------
+
+PATCH, PATCHES, PATCH_SIDES = 7, 6000, (256, 128)
+
+
+def luminance_patches(image: Image.Image, long_side: int, rng: np.random.Generator) -> np.ndarray:
+    """PATCHES random PATCH x PATCH luminance patches of ``image`` at ``long_side``, each minus its mean."""
+    grey = np.asarray(resized(image.convert("L"), long_side), np.float32) / 255.0
+    windows = np.lib.stride_tricks.sliding_window_view(grey, (PATCH, PATCH)).reshape(-1, PATCH * PATCH)
+    chosen = windows[rng.choice(len(windows), PATCHES, replace=len(windows) < PATCHES)]
+    return chosen - chosen.mean(axis=1, keepdims=True)
+
+
+def texture_ratio(result: Image.Image, photo: Image.Image, painting: Image.Image) -> float:
+    ratios = []
+    for side in PATCH_SIDES:
+        rng = np.random.default_rng(1)
+        directions = rng.normal(size=(64, PATCH * PATCH))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        target = luminance_patches(painting, side, rng)
+        ours, theirs = luminance_patches(result, side, rng), luminance_patches(photo, side, rng)
+        ratios.append(
+            sliced_wasserstein(ours, target, directions) / max(sliced_wasserstein(theirs, target, directions), 1e-9)
+        )
+    return float(np.mean(ratios))
+
+
 # -- edges: structure kept -----------------------------------------------------------------------
 
 
@@ -246,6 +277,7 @@ class Judged:
         scores: dict[str, float | None] = {
             "style": distance_ratio(magenta().embedding(result), self.photo_embedding, self.painting_embedding),
             "palette": palette_ratio(result, self.photo, self.painting),
+            "texture": texture_ratio(result, self.photo, self.painting),
             "edges": edge_ssim(result, self.photo),
         }
         return scores | (face_scores(result, self.photo) if self.portrait else {})

@@ -61,6 +61,7 @@ SHEET = ("ours_30s", "balanced", "magenta", "tutorial")
 JUDGES = (  # key, column title, whether higher is better
     ("style", "style (Magenta embedding, lower = more stylised)", False),
     ("palette", "palette (Lab, lower = closer to the painting's colours)", False),
+    ("texture", "texture (luminance patches, no network, lower = closer)", False),
     ("edges", "edges (Sobel SSIM, higher = more structure kept)", True),
     ("face_confidence", "face confidence (MTCNN)", True),
     ("face_drift", "landmark drift / eye distance", False),
@@ -346,8 +347,9 @@ def markdown(data: Record, sheet: str) -> list[str]:
         + (f" One tutorial step at {size}x{size} px: {step:.2f} s (measured in this run)." if step else ""),
         "",
         "Each cell: the median over the pairs (the worst pair in brackets). style and palette: the result's "
-        "distance to the painting / the photo's (1 = no change, lower = more like the painting); edges: SSIM of "
-        "Sobel edge maps with the photo (1 = identical structure); faces: MTCNN on the portraits, the face where "
+        "distance to the painting / the photo's (1 = no change, lower = more like the painting); texture: the "
+        "same for 7x7 luminance patches (no network, a second style judge); edges: SSIM of Sobel edge maps with "
+        "the photo (1 = identical structure); faces: MTCNN on the portraits, the face where "
         "the photo's is (0 = lost) and its landmarks' drift in eye distances. See benchmarks/judges.py.",
         "",
         *table_lines(data, baseline_rows(data) if data.get("study") else None),
@@ -414,7 +416,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
     changes = parse_changes(args.set)
     ours = {c: ours_config(named[c], size, changes) for c in chosen if c in named}
     pairs = select(args.pairs, QUICK_PAIRS if args.quick else ())
-    study = bool(args.quick or args.only or args.set or args.config or args.pairs or size != 512)
+    if args.part:
+        k, n = map(int, args.part.split("/"))
+        pairs = pairs[k - 1 :: n]
+    study = bool(args.quick or args.only or args.set or args.config or args.pairs or args.part or size != 512)
     name = args.name or ("quick" if args.quick else "study" if study else "peers")
     return Plan(pairs, ours, [c for c in chosen if c in PEERS], size, args.tutorial_steps, name, changes=changes)
 
@@ -447,6 +452,33 @@ def save(plan: Plan, data: Record, args: argparse.Namespace) -> None:
     print(f"wrote {folder}/PEERS.md, peers.json, contact_peers.jpg")
 
 
+def merge(names: list[str], args: argparse.Namespace) -> None:
+    """The baseline from studies that ran the same configs on different pairs (``--part``), e.g. in
+    parallel processes on a loaded machine: their records and result images, in the evaluation set's order."""
+    import shutil
+
+    parts = [json.loads((common.OUT / "out" / "peers" / name / "peers.json").read_text()) for name in names]
+    data = {key: value for key, value in parts[0].items() if key not in ("machine", "study", "sheet_columns")}
+    slugs = {pair["name"] for part in parts for pair in part["pairs"]}
+    pairs = [pair for pair in EVALUATION_SET if pair.name in slugs]
+    data["pairs"] = [dataclasses.asdict(p) for p in pairs]
+    data["runs"] = {}
+    for part in parts:
+        for config, records in part["runs"].items():
+            data["runs"].setdefault(config, {}).update(records)
+    data["load_average"] = {"before": parts[0]["load_average"]["before"], "after": parts[-1]["load_average"]["after"]}
+    data["merged_from"] = names
+    plan = Plan(pairs, {}, [], data["size"], args.tutorial_steps, "peers")
+    for name in names:  # the result images where the baseline's contact sheet reads them
+        shutil.copytree(common.OUT / "out" / "peers" / name, output_folder(plan), dirs_exist_ok=True)
+    columns = [c for c in sheet_columns(plan, args.sheet) if c in data["runs"]]
+    data["sheet_columns"], data["study"] = columns, False
+    common.save("peers", data)
+    contact_sheet(plan, columns, common.OUT / "contact_peers.jpg")
+    # RESULTS.md is the report's (it imports this module's markdown): re-rendered as benchmarks.run does.
+    subprocess.run([common.python(), "-m", "benchmarks.report"], check=True, cwd=common.ROOT)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="comma-separated configs and peers (default: all)")
@@ -460,7 +492,14 @@ def main() -> None:
         "--sheet", help="comma-separated contact sheet columns (default: ours_30s,balanced,magenta,tutorial)"
     )
     parser.add_argument("--name", help="the study's folder under benchmarks/out/peers/ (default: study or quick)")
+    parser.add_argument(
+        "--part", help="K/N: only every N-th pair from the K-th (a study), to run the baseline in N processes"
+    )
+    parser.add_argument("--merge", help="comma-separated studies (the --part runs) to merge into the baseline")
     args = parser.parse_args()
+    if args.merge:
+        merge(args.merge.split(","), args)
+        return
     plan = make_plan(args)
     print(f"{plan.name}: {len(plan.pairs)} pairs at {plan.size} px; ours {list(plan.ours)}; peers {plan.peers}")
     data = run(plan)

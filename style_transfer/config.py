@@ -24,16 +24,18 @@ from .vgg import VGG_CONV_LAYERS
 PRESET_STEPS = {"fast": 16, "balanced": 32, "best": 120}
 PRESETS = tuple(PRESET_STEPS)
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise", "feedforward")
+INITS = ("auto", "content", "noise", "feedforward")
 OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
+RECOLOURS = ("none", "content")
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
 
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
-Init = Literal["content", "noise", "feedforward"]
+Init = Literal["auto", "content", "noise", "feedforward"]
 ColorMode = Literal["none", "luminance", "histogram"]
+Recolour = Literal["none", "content"]
 
 
 def _knob(default: Any, help: str, **bounds: Any) -> Any:
@@ -67,9 +69,9 @@ class StyleConfig:
     )
     learning_rate: float = _knob(0.02, "Adam learning rate on pixels in [0, 1]", min=1e-5, max=1.0)
     init: Init = _knob(
-        "content",
+        "auto",
         "initial image: the photo, noise, or feedforward (the photo repainted at once by Magenta's network, "
-        "then refined)",
+        "then refined); auto: feedforward where Magenta's networks are on this machine, else the photo",
         choices=INITS,
     )
     seed: int = _knob(0, "random seed (noise init)", min=0, max=2**31 - 1)
@@ -82,6 +84,13 @@ class StyleConfig:
     style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
     content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
     preview_every: int = _knob(0, "a preview every N steps (0: each step of a short run, else ~1/s)", min=0, max=5000)
+    # Added after the others: /stylize takes it after its older parameters.
+    recolour: Recolour = _knob(
+        "content",
+        "content: the photo recoloured to the painting's palette first (the start picture and the photo the "
+        "result must keep); none: the photo as it is; ignored when preserving the photo's colour",
+        choices=RECOLOURS,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

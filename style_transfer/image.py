@@ -18,6 +18,7 @@ from .headers import check_structure
 
 MIN_SIDE = 16  # VGG19 pools four times before block5; smaller maps vanish
 MAX_ASPECT = 16.0
+SAMPLED_PIXELS = 50_000  # colour statistics of a picture: a random sample of its pixels is plenty
 # The formats an input may be in: those whose Pillow plugin reads only the header when opening, so
 # the size limits are checked before any pixel is decoded. Left out on purpose: ICO/CUR and ICNS
 # (Pillow decodes the icon, a PNG inside it included, while opening: an ICO whose directory says
@@ -261,3 +262,62 @@ def match_colours(style: Image.Image, content: Image.Image) -> Image.Image:
 
     matched = match_histograms(np.asarray(style), np.asarray(content), channel_axis=-1)
     return Image.fromarray(np.clip(matched, 0, 255).round().astype(np.uint8), "RGB")
+
+
+def palette_transfer(content: Image.Image, styles: list[Image.Image], blend: list[float]) -> Image.Image:
+    """The content recoloured to the styles' palette (their pixels pooled by ``blend``).
+
+    Two passes in RGB: the linear map that moves the content's colour mean and covariance onto the
+    styles' with the least change (the Monge-Kantorovich solution between Gaussians, Pitie & Kokaram
+    2007), then each of the styles' principal colour axes matched by histogram, which a mean and
+    covariance cannot express: a two-tone print's two peaks, a palette's few strong hues.
+    """
+    photo = to_array(content)[0].reshape(-1, 3).astype(np.float64)
+    palette = _sampled_pixels(styles, blend)
+    linear = _gaussian_transport(photo, palette)
+    _, axes = np.linalg.eigh(np.cov(palette, rowvar=False))
+    matched = _match_quantiles(linear @ axes, palette @ axes) @ axes.T
+    return to_pil(np.clip(matched, 0.0, 1.0).reshape(content.size[1], content.size[0], 3))
+
+
+def _sampled_pixels(styles: list[Image.Image], blend: list[float], count: int = SAMPLED_PIXELS) -> np.ndarray:
+    """About ``count`` pixels of the style images, each image's share of them its blend weight."""
+    rng = np.random.default_rng(0)
+    pooled = []
+    for style, weight in zip(styles, blend):
+        if weight <= 0:
+            continue  # a style of weight 0 is not in the blend (the blend weights add up to 1)
+        pixels = to_array(style)[0].reshape(-1, 3).astype(np.float64)
+        wanted = max(1, round(count * weight))
+        pooled.append(pixels[rng.choice(len(pixels), wanted, replace=len(pixels) < wanted)])
+    return np.concatenate(pooled)
+
+
+def _gaussian_transport(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``source`` (N, 3) mapped by the affine map that takes N(mean, cov) of source to target's:
+    A = S^-1/2 (S^1/2 T S^1/2)^1/2 S^-1/2, the optimal-transport map between two Gaussians."""
+    eps = np.eye(3) * 1e-4  # a grey or two-tone image has a singular colour covariance
+    sample = source[np.random.default_rng(0).choice(len(source), min(len(source), SAMPLED_PIXELS), replace=False)]
+    source_cov, target_cov = np.cov(sample, rowvar=False) + eps, np.cov(target, rowvar=False) + eps
+    root = _sqrtm(source_cov)
+    inverse_root = np.linalg.inv(root)
+    transport = inverse_root @ _sqrtm(root @ target_cov @ root) @ inverse_root
+    return (source - sample.mean(axis=0)) @ transport.T + target.mean(axis=0)
+
+
+def _sqrtm(matrix: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a symmetric positive semi-definite matrix."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
+
+
+def _match_quantiles(source: np.ndarray, target: np.ndarray, count: int = 1025) -> np.ndarray:
+    """Each column of ``source`` mapped so its histogram is ``target``'s column's, through ``count``
+    quantiles. Not skimage.exposure.match_histograms: it sorts every value of both (0.58 s at 512x384
+    under load here); the quantiles' piecewise-linear map is the same to within 1e-4 on average."""
+    levels = np.linspace(0.0, 1.0, count)
+    columns = [
+        np.interp(column, np.quantile(column, levels), np.quantile(wanted, levels))
+        for column, wanted in zip(source.T, target.T)
+    ]
+    return np.stack(columns, axis=1)

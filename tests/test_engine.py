@@ -22,7 +22,9 @@ from style_transfer.plan import plan_scales
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
-TINY = StyleConfig(size=64, steps=8, preset="fast")
+# The photo as it is, as the start and the content: the engine's own paths (the defaults' feed-forward start
+# and recolouring have their tests: test_feedforward.py, test_recolour_* below).
+TINY = StyleConfig(size=64, steps=8, preset="fast", init="content", recolour="none")
 
 
 def run(content, styles, config=TINY, weights="untrained") -> list[Frame]:
@@ -251,6 +253,25 @@ def test_histogram_mode_transfers_the_recoloured_style(content_image, style_imag
     plain = run(content_image, [style_image], config)
     assert matched[-1].image.tobytes() == by_hand[-1].image.tobytes()
     assert matched[-1].image.tobytes() != plain[-1].image.tobytes()
+
+
+def test_recolour_content_moves_the_photo_to_the_paintings_palette(content_image, style_image):
+    from style_transfer import image as images
+
+    photo = images.to_array(images.resize(content_image, (64, 48)))
+    painting = images.to_array(style_image)
+    recoloured = run(content_image, [style_image], TINY.replace(steps=1, recolour="content"))[-1].image
+    mean = lambda a: a.reshape(-1, 3).mean(axis=0)  # noqa: E731
+    before = np.abs(mean(photo) - mean(painting)).sum()
+    after = np.abs(mean(images.to_array(recoloured)) - mean(painting)).sum()
+    assert after < before / 2, (before, after)
+
+
+def test_recolour_ignores_a_style_of_blend_weight_zero(content_image, style_image, picture):
+    config = TINY.replace(steps=1, recolour="content")
+    alone = run(content_image, [style_image], config)
+    blended = run(content_image, [style_image, picture(64, 64, seed=9)], config.replace(style_blend=(1.0, 0.0)))
+    assert blended[-1].image.tobytes() == alone[-1].image.tobytes()
 
 
 # --- optimisers -------------------------------------------------------------------------------

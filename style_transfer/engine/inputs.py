@@ -87,6 +87,8 @@ def decode_inputs(
     init = _decoded(opened.init, halt) if opened.init is not None else None
     if opened.init is not None and parent is None:
         parent = _recipe_of(opened.init)
+    if config.recolour != "none" and config.preserve_color == "none":
+        return _recoloured(content, styles, blend, config, run_plan, init, parent)
     if config.preserve_color == "histogram":
         styles = [images.match_colours(s, content) for s in styles]
     if config.preserve_color == "luminance":
@@ -99,6 +101,21 @@ def _decoded(opened: OpenedImage, halt: Callable[[], bool]) -> Image.Image:
     if halt():
         raise StyleTransferError(f"the run stopped, or ran out of time, while reading the {opened.role}")
     return opened.decode()
+
+
+def _recoloured(
+    content: Image.Image,
+    styles: list[Image.Image],
+    blend: list[float],
+    config: StyleConfig,
+    run_plan: RunPlan,
+    init: Image.Image | None,
+    parent: dict[str, Any] | None,
+) -> Inputs:
+    """The inputs with the photo recoloured to the styles' palette (at the output size: no scale is larger):
+    the start picture and the content the result must keep."""
+    recoloured = images.palette_transfer(images.resize(content, run_plan.output_size), styles, blend)
+    return Inputs(recoloured, styles, blend, None, init, parent)
 
 
 def _recipe_of(start: OpenedImage) -> dict[str, Any] | None:
