@@ -19,6 +19,7 @@ from ..errors import StyleTransferError
 from ..image import ImageSource, OpenedImage, open_input, style_roles
 from ..plan import RunPlan
 from ..recipe import read_recipe
+from ..regions import Regions, make_regions, open_mask
 from ..settings import OperatorSettings
 
 
@@ -30,6 +31,7 @@ class OpenedInputs:
     styles: list[OpenedImage]
     blend: list[float]  # one weight per style image, adding up to 1
     init: OpenedImage | None  # a start image (a finished result to continue or refine)
+    mask: OpenedImage | None = None  # where each style goes (regions.py)
 
     @property
     def style_sizes(self) -> list[tuple[int, int]]:
@@ -46,6 +48,7 @@ class Inputs:
     colour_source: Image.Image | None  # content whose colours are put back on each preview
     init: Image.Image | None = None  # a start image (a finished result to continue or refine)
     parent: dict[str, Any] | None = None  # the start image's own recipe, if it carries one
+    regions: Regions | None = None  # a mask's or kept faces' regions (None: the whole picture alike)
 
 
 def open_inputs(
@@ -54,6 +57,7 @@ def open_inputs(
     config: StyleConfig,
     settings: OperatorSettings,
     init_image: ImageSource | None,
+    mask: ImageSource | None = None,
 ) -> OpenedInputs:
     """Every input read once and its header checked against the input limits (bytes, megapixels, sides)."""
     if not styles:
@@ -66,6 +70,7 @@ def open_inputs(
         [open_input(source, role, **limits) for source, role in zip(styles, roles)],
         blend,
         open_input(init_image, "start image", **limits) if init_image is not None else None,
+        open_mask(mask, **limits) if mask is not None else None,
     )
 
 
@@ -81,12 +86,13 @@ def decode_inputs(
     init = opened.init.decode() if opened.init is not None else None
     if opened.init is not None and parent is None:
         parent = _recipe_of(opened.init)
+    regions = make_regions(opened.mask, content, config, blend, run_plan.output_size)
     if config.preserve_color == "histogram":
         styles = [images.match_colours(s, content) for s in styles]
     if config.preserve_color == "luminance":
         luminance = [images.luminance(s) for s in styles]
-        return Inputs(images.luminance(content), luminance, blend, content, init, parent)
-    return Inputs(content, styles, blend, None, init, parent)
+        return Inputs(images.luminance(content), luminance, blend, content, init, parent, regions)
+    return Inputs(content, styles, blend, None, init, parent, regions)
 
 
 def _recipe_of(start: OpenedImage) -> dict[str, Any] | None:

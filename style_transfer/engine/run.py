@@ -16,7 +16,7 @@ from typing import Any, cast
 import tensorflow as tf
 from PIL import Image
 
-from .. import costs, limits
+from .. import costs, limits, regions
 from .. import image as images
 from ..config import StyleConfig
 from ..costs import CostModel
@@ -59,6 +59,7 @@ class _Run:
     config: StyleConfig
     objective: CompiledObjective
     info: WeightsInfo
+    style_scales: tuple[float, ...]  # each style image's size relative to the output (regions.style_scales)
 
 
 def stylize(
@@ -72,6 +73,7 @@ def stylize(
     stop: threading.Event | None = None,
     init_image: ImageSource | None = None,
     parent: dict[str, Any] | None = None,
+    mask: ImageSource | None = None,
 ) -> Generator[Frame, None, None]:
     """Validate the inputs now, then return a generator of one Frame per optimisation step.
 
@@ -82,7 +84,9 @@ def stylize(
     (``calibrate``), used to plan time budgets, keep to ``settings.max_seconds`` and give the
     ETA. ``init_image`` starts from a finished result instead of the content (continue at the
     same size, or refine at a larger one); its recipe (``parent``, if the caller has it in
-    memory; else read from the image) becomes the new one's parent. Closing the generator, or
+    memory; else read from the image) becomes the new one's parent. ``mask`` says where each style goes
+    (white: the first style; black: the second, or the photo kept; see regions.py), and
+    ``config.keep_faces`` keeps the faces found in the photo. Closing the generator, or
     setting ``stop``, stops the run before the next step (``stop`` also inside a scale's
     set-up) and frees its tensors.
     """
@@ -92,7 +96,12 @@ def stylize(
     style_list = _style_list(styles)
     config = limits.with_time_limit(config or StyleConfig(), settings)
     limits.check_request(config, len(style_list), settings)  # before any file is read
-    opened = open_inputs(content, style_list, config, settings, init_image)
+    regions.check_request(config, len(style_list), mask is not None)
+    if config.keep_faces:
+        from .. import faces
+
+        faces.require()
+    opened = open_inputs(content, style_list, config, settings, init_image, mask)
     dtype = objective_dtype(config.objective, settings.precision)
     run_plan = plan_run(
         config,
@@ -101,6 +110,8 @@ def stylize(
         _cost_model(config, settings, cost, dtype),
         settings.max_steps,
         single_scale=opened.init is not None,  # a start image's coarse work is done
+        style_regions=regions.style_region_count(config, len(style_list), mask is not None),
+        masked=mask is not None,
     )
     limits.check_plan(run_plan, settings)  # before any pixel is decoded
     inputs = decode_inputs(opened, config, run_plan, parent)
@@ -108,7 +119,8 @@ def stylize(
     # Under a time budget, time the plan leaves at the output size buys more steps there.
     most_steps = budget_step_cap(settings.max_steps) if config.budgeted else 0
     pacer = Pacer(run_plan, *limits.deadline(config, settings), most_steps=most_steps)
-    run = _Run(config, CompiledObjective(settings.weights, config, dtype), info)
+    style_scales = tuple(regions.style_scales(config, len(style_list), mask is not None))
+    run = _Run(config, CompiledObjective(settings.weights, config, dtype), info, style_scales)
     return _run(inputs, run, pacer, stop)
 
 
@@ -183,9 +195,21 @@ def _frame(
         done=done,
         image=image,
         weights=run.info,
-        recipe=make_recipe(run.config, run.info, inputs.parent, pacer.plan) if done else None,
-        note=pacer.note() if done else None,
+        recipe=_recipe(inputs, run, pacer) if done else None,
+        note=_note(inputs, pacer) if done else None,
     )
+
+
+def _recipe(inputs: Inputs, run: _Run, pacer: Pacer) -> dict[str, Any]:
+    recipe = make_recipe(run.config, run.info, inputs.parent, pacer.plan)
+    return recipe | (inputs.regions.record if inputs.regions is not None else {})
+
+
+def _note(inputs: Inputs, pacer: Pacer) -> str | None:
+    """What the last frame tells: the regions' notes (a mask resized, faces kept), the steps cut short."""
+    notes = [*(inputs.regions.notes if inputs.regions is not None else ()), pacer.note()]
+    said = [note[0].upper() + note[1:] for note in notes if note]
+    return ". ".join(note.rstrip(".") for note in said) + "." if said else None
 
 
 def _set_up_scale(
@@ -198,9 +222,10 @@ def _set_up_scale(
     config = run.config
     content = images.to_array(images.resize(inputs.content, scale.size))
     styles = [
-        images.to_array(images.resize(s, style_size(s.size, scale.size, config.style_scale))) for s in inputs.styles
+        images.to_array(images.resize(s, style_size(s.size, scale.size, style_scale)))
+        for s, style_scale in zip(inputs.styles, run.style_scales)
     ]
-    targets = run.objective.targets(content, styles, inputs.blend, stop)
+    loss_and_gradient = _scale_objective(inputs, run, scale, content, styles, stop)
     if previous is not None:
         start = upscale(previous.image, content)
     elif inputs.init is not None:
@@ -208,7 +233,20 @@ def _set_up_scale(
     else:
         start = initial_image(config, content)
     optimizer = make_optimizer(config.optimizer, start, config.learning_rate, run.objective.spec.adam_epsilon)
-    return optimizer, run.objective.loss_and_gradient(targets, scale.size)
+    return optimizer, loss_and_gradient
+
+
+def _scale_objective(
+    inputs: Inputs, run: _Run, scale: Scale, content: Any, styles: list[Any], stop: threading.Event | None
+) -> LossAndGradient:
+    """A scale's targets and its compiled step: the plain one, or with a style per region."""
+    objective = run.objective
+    if inputs.regions is None or not inputs.regions.regions:
+        return objective.loss_and_gradient(objective.targets(content, styles, inputs.blend, stop), scale.size)
+    split_at = objective.spec.split_at(scale.size)
+    guides = regions.at_scale(inputs.regions, scale.size, objective.style_layers, objective.content_layers, split_at)
+    targets = objective.region_targets(content, styles, guides.blends, stop)
+    return objective.regional_loss_and_gradient(targets, guides, content, scale.size)
 
 
 def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image:
