@@ -53,7 +53,9 @@ FACE_TINT = 0.15  # a kept face's style weight, times that of the region around 
 MAX_STYLES_WITH_MASK = 2  # white: the first, black: the second
 # A guide under this is no part of its region: a feather's far tail (weight under 1e-5 in the Gram).
 GUIDE_FLOOR = 1.0 / 256.0
-MASK_RECORD_SIDE = 512  # the mask's copy in a recipe: at most this long side (it is feathered anyway)
+# The mask's PNG copy in a recipe, base64: at most this many characters, well inside the recipe's own bound
+# (recipe.MAX_RECIPE_CHARS, half of it for the parent chain).
+MASK_RECORD_CHARS = 60_000
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,11 @@ def check_request(config: StyleConfig, style_count: int, has_mask: bool) -> None
     """Refuse a mask or keep_faces the request cannot use, before any file is read."""
     if not (has_mask or config.keep_faces):
         return
+    from .faces import require
     from .losses import OBJECTIVE_SPECS
 
+    if config.keep_faces:
+        require()  # the detector is optional: say how to install it before any file is read
     if OBJECTIVE_SPECS[config.objective].regional_loss is None:
         raise StyleTransferError(
             f"the {config.objective} objective has no regions: a mask and keep_faces need objective normalized"
@@ -149,7 +154,9 @@ def mask_array(
         notes.append("the mask's transparency was used as the mask: opaque parts get the first style")
     photo_width, photo_height = photo_size or size
     if image.size != (photo_width, photo_height):
-        stretched = abs(math.log((image.width / image.height) / (photo_width / photo_height))) > 0.01
+        # Stretched: off the photo's shape by more than a pixel's rounding (or 1%) on its height.
+        expected_height = image.width * photo_height / photo_width
+        stretched = abs(expected_height - image.height) > max(1.0, 0.01 * image.height)
         how = ", stretched to its shape" if stretched else ""
         shown = f"{photo_width}x{photo_height}{how}"
         notes.append(f"the mask ({image.width}x{image.height}) was resized to the photo's size ({shown})")
@@ -356,20 +363,20 @@ def layer_guides(mask: np.ndarray, layers: Sequence[str], split_at: str | None) 
 
 
 def mask_record(mask: np.ndarray) -> dict[str, Any]:
-    """What a recipe keeps of a mask (before feathering): its SHA-256 and a PNG copy (at most
-    MASK_RECORD_SIDE on its long side), so that --recipe repeats the run without the file."""
+    """What a recipe keeps of a mask as the run used it (at the output size, before feathering): its
+    SHA-256 and a PNG copy, so that --recipe repeats the run without the file. The copy is the mask
+    itself while its base64 fits in MASK_RECORD_CHARS (a brushed mask at 2048 px: ~10-30 kB), else
+    halved until it does (then the repeat is close, not exact: the feather hides the difference)."""
     pixels = (np.clip(mask, 0.0, 1.0) * 255.0).round().astype(np.uint8)
     image = Image.fromarray(pixels, "L")
-    if max(image.size) > MASK_RECORD_SIDE:
-        scale = MASK_RECORD_SIDE / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
-    return {
-        "sha256": hashlib.sha256(pixels.tobytes()).hexdigest(),
-        "size": [mask.shape[1], mask.shape[0]],
-        "png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-    }
+    while True:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", optimize=True)
+        text = base64.b64encode(buffer.getvalue()).decode("ascii")
+        if len(text) <= MASK_RECORD_CHARS or min(image.size) <= 16:
+            break
+        image = image.resize((max(16, image.width // 2), max(16, image.height // 2)), Image.Resampling.BILINEAR)
+    return {"sha256": hashlib.sha256(pixels.tobytes()).hexdigest(), "size": [mask.shape[1], mask.shape[0]], "png": text}
 
 
 def mask_from_record(record: Any) -> bytes:

@@ -96,11 +96,7 @@ def stylize(
     style_list = _style_list(styles)
     config = limits.with_time_limit(config or StyleConfig(), settings)
     limits.check_request(config, len(style_list), settings)  # before any file is read
-    regions.check_request(config, len(style_list), mask is not None)
-    if config.keep_faces:
-        from .. import faces
-
-        faces.require()
+    regions.check_request(config, len(style_list), mask is not None)  # and keep_faces's detector
     opened = open_inputs(content, style_list, config, settings, init_image, mask)
     dtype = objective_dtype(config.objective, settings.precision)
     run_plan = plan_run(
