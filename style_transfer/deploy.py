@@ -37,6 +37,7 @@ from .errors import StyleTransferError, one_line
 from .settings import ENV_VARS, OperatorSettings
 from .weights.pypi import PYPI_CACHE_FILE, cache_dir, pypi_weights
 
+FORWARDED_ENV = "FORWARDED_ALLOW_IPS"  # uvicorn's: whose X-Forwarded-For it believes
 WEIGHTS_ENV, PRECISION_ENV = ENV_VARS["weights"], ENV_VARS["precision"]
 MCP_ENV = "GRADIO_MCP_SERVER"  # Gradio's own switch: launch(mcp_server=None) reads it
 
@@ -154,7 +155,11 @@ def _with_fallbacks(weights: str) -> str:
 
 def space_variables(hardware: str, weights: str, mcp: bool = False) -> dict[str, str]:
     """The Space's environment: the weights always set, so it never falls back to untrained unnoticed."""
-    variables = {WEIGHTS_ENV: weights}
+    # Spaces' proxy is not 127.0.0.1, so uvicorn would give every visitor the proxy's address and
+    # STYLE_TRANSFER_RUNS_PER_CLIENT would be one share for all of them (one client filling it would
+    # lock everyone out). Trusting X-Forwarded-For from any hop lets a client who writes its own header
+    # escape its share (back to the queue's overall limit), but not take anyone else's.
+    variables = {WEIGHTS_ENV: weights, FORWARDED_ENV: "*"}
     if hardware in FLOAT32_HARDWARE:
         variables[PRECISION_ENV] = "float32"
     if mcp:

