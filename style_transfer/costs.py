@@ -101,10 +101,10 @@ def estimate_memory(
 # ---------------------------------------------------------------- regions (masks, kept faces)
 
 # A step with regions computes a guided Gram per region and style layer (regions.py): the features times
-# the region's guide, then their Gram, forward and back. Measured at 512 px against the plain step on
-# both precision paths (benchmarks/RESULTS.md, "Masks and kept faces"): the first region costs more than
-# the others (it replaces the plain Gram with a guided one and adds the content weights), each further
-# one a Gram set more. Fractions of a plain step's per-pixel time.
+# the region's guide, then their Gram, forward and back, each on its region's box only. Measured at 512 px
+# against the plain step, one evaluation, cases interleaved (benchmarks/masks.py, results/masks_steps.json;
+# 2 cores, load ~11): bfloat16 x0.76 (one style + kept: half the Gram), x1.01 (two styles), x1.04 (a kept
+# face); float32 x0.87, x1.16, x1.29. The shares below stay a little above those (the estimate errs long).
 REGION_STEP_SHARE = {"first": 0.10, "more": 0.08}
 # Bytes per pixel of the step's tape for each region: the guided features it keeps (block1_conv1 at full
 # size, 64 channels; the others smaller) in float32, forward and back. Measured with the step above.
