@@ -30,6 +30,7 @@ import dataclasses
 import json
 import os
 import statistics
+import subprocess
 import time
 from collections import deque
 from pathlib import Path
@@ -95,7 +96,9 @@ def warm_up(operator: Any, size: int, peers: list[str]) -> None:
     """Load the networks and calibrate the budget's cost model before anything is timed: the app does
     both once at start-up, so a visitor's 30 s never pays them (nor Magenta's its session set-up)."""
     from style_transfer import StyleConfig, stylize
+    from style_transfer.engine import warm_up as engine_warm_up
 
+    engine_warm_up(operator)  # as the app's start: also traces the feed-forward start's networks if present
     content, style = open_image(EVALUATION_SET[0].content), open_image(EVALUATION_SET[0].style)
     for config in (StyleConfig(size=min(size, 128), steps=2), StyleConfig(size=min(size, 128), seconds=2.0)):
         deque(stylize(content, [style], config, settings=operator), maxlen=0)
@@ -294,24 +297,20 @@ def summary_row(title: str, summary: Record, step_s: float | None) -> list[str]:
 
 def table_lines(data: Record, extra: list[list[str]] | None = None) -> list[str]:
     """The summary table: one row per config, median (worst) of each judge over its pairs."""
-    from .report import table
-
     step_s = data.get("tutorial_step_s")
     rows = [summary_row(data["configs"][n]["label"], summarise(r), step_s) for n, r in data["runs"].items()]
     header = ["what ran", "pairs", "s a pair, median (worst)", "steps (fewest)", *[t for _, t, _ in JUDGES]]
-    return table(header + ["faces kept (>= 0.95)"], rows + (extra or []))
+    return common.table(header + ["faces kept (>= 0.95)"], rows + (extra or []))
 
 
 def pair_lines(data: Record) -> list[str]:
     """Per pair: each config's style / edges scores and its time, to read beside the contact sheet."""
-    from .report import table
-
     names = list(data["runs"])
     rows = []
     for pair in (p["name"] for p in data["pairs"]):
         records = [data["runs"][n].get(pair) for n in names]
         rows.append([pair, *[pair_cell(r) for r in records]])
-    return table(["pair: style / edges, seconds", *names], rows)
+    return common.table(["pair: style / edges, seconds", *names], rows)
 
 
 def pair_cell(record: Record | None) -> str:
@@ -435,9 +434,8 @@ def save(plan: Plan, data: Record, args: argparse.Namespace) -> None:
     if plan.baseline:
         common.save("peers", data)
         contact_sheet(plan, columns, common.OUT / "contact_peers.jpg")
-        from . import report
-
-        report.main()
+        # RESULTS.md is the report's (it imports this module's markdown): re-rendered as benchmarks.run does.
+        subprocess.run([common.python(), "-m", "benchmarks.report"], check=True, cwd=common.ROOT)
         return
     folder = output_folder(plan)
     (folder / "peers.json").write_text(json.dumps({"machine": common.machine(), **data}, indent=1, default=str))

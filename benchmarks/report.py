@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import common
+from .common import table
 
 Data = dict[str, Any]
 Cell = tuple[str, bool | None]  # what is shown, and whether it meets its target (None: no target)
@@ -26,11 +27,6 @@ WEIGHTS_NAMES = {"imagenet": "ImageNet", "untrained": "untrained (seeded)"}
 
 def met(ok: bool | None) -> str:
     return {True: "yes", False: "**no**", None: ""}[ok]
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def cells(values: list[Cell]) -> list[str]:

@@ -23,7 +23,7 @@ from .vgg import VGG_CONV_LAYERS
 PRESET_STEPS = {"fast": 16, "balanced": 32, "best": 120}
 PRESETS = tuple(PRESET_STEPS)
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise")
+INITS = ("content", "noise", "feedforward")
 OBJECTIVES = tuple(OBJECTIVE_SPECS)
 COLOR_MODES = ("none", "luminance", "histogram")
 DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -31,7 +31,7 @@ DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
 
 Preset = Literal["fast", "balanced", "best"]
 Optimizer = Literal["lbfgs", "adam"]
-Init = Literal["content", "noise"]
+Init = Literal["content", "noise", "feedforward"]
 ColorMode = Literal["none", "luminance", "histogram"]
 
 
@@ -65,7 +65,12 @@ class StyleConfig:
         "lbfgs", "optimiser: lbfgs converges fastest; adam is the tutorial's", choices=OPTIMIZERS
     )
     learning_rate: float = _knob(0.02, "Adam learning rate on pixels in [0, 1]", min=1e-5, max=1.0)
-    init: Init = _knob("content", "initial image", choices=INITS)
+    init: Init = _knob(
+        "content",
+        "initial image: the photo, noise, or feedforward (the photo repainted at once by Magenta's network, "
+        "then refined)",
+        choices=INITS,
+    )
     seed: int = _knob(0, "random seed (noise init)", min=0, max=2**31 - 1)
     objective: str = _knob(
         "normalized", "loss: " + " or ".join(spec.summary for spec in OBJECTIVE_SPECS.values()), choices=OBJECTIVES

