@@ -229,6 +229,7 @@ def sheet(size: int) -> Path:
     title = f"masks and kept faces, {size} px, balanced, weights {Path(weights).name}"
     path = common.OUT / "contact_masks.jpg"
     quality.contact_sheet(rows, labels, header, title).save(path, quality=80, optimize=True)
+    common.save("masks_sheet", {"size": size, "weights": Path(weights).name, "rows": labels})
     print(f"wrote {path}", *notes, sep="\n")
     return path
 
