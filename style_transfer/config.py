@@ -84,7 +84,18 @@ class StyleConfig:
     style_layers: tuple[str, ...] = _knob(DEFAULT_STYLE_LAYERS, "VGG19 layers for style", choices=VGG_CONV_LAYERS)
     content_layers: tuple[str, ...] = _knob(DEFAULT_CONTENT_LAYERS, "VGG19 layers for content", choices=VGG_CONV_LAYERS)
     preview_every: int = _knob(0, "a preview every N steps (0: each step of a short run, else ~1/s)", min=0, max=5000)
-    # Added after the others: /stylize takes it after its older parameters.
+    # Added after the others: /stylize takes them after its older parameters (web/requests.py, LATE_FIELDS).
+    keep_faces: bool = _knob(
+        False,
+        "find faces in the photo and keep them (the style only tints them); needs the mtcnn package",
+    )
+    second_style_scale: float = _knob(
+        0.0,
+        "with a mask and two style images: the second style's size relative to the output (0: style_scale)",
+        min=0.0,
+        max=4.0,
+        ui_max=2.0,
+    )
     recolour: Recolour = _knob(
         "content",
         "content: the photo recoloured to the painting's palette first (the start picture and the photo the "
@@ -151,6 +162,8 @@ def _coerce(f: dataclasses.Field, raw: Any) -> Any:
         return _parse_weights(raw)
     if isinstance(default, tuple):
         return tuple(raw) if isinstance(raw, (list, tuple)) else (raw,)
+    if isinstance(default, bool) and isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"  # a CLI or form value
     if type(default) is int and isinstance(raw, float) and raw.is_integer():
         return int(raw)  # sliders and JSON clients send 512.0 for 512
     return raw
@@ -180,7 +193,7 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
     expected = type(f.default)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = _as_float(f.name, value)
-    if isinstance(value, bool) or not isinstance(value, expected):
+    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
         raise StyleTransferError(f"{f.name} must be a {expected.__name__}, got {_shown(value)}")
     if isinstance(value, tuple):
         _validate_items(f.name, value, meta.get("choices"))

@@ -10,6 +10,7 @@ constants serve only until then (fitted on a 2-core EPYC with AVX512_BF16).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,3 +100,31 @@ def estimate_memory(
     step = max(math.prod(size) for size, _ in scales)
     forward = FORWARD_SHARE * max((math.prod(size) for size in style_sizes), default=0)
     return int(BASE_MEMORY_BYTES + per_pixel * max(step, forward))
+
+
+# ---------------------------------------------------------------- regions (masks, kept faces)
+
+# A step with regions computes a guided Gram per region and style layer (regions.py): the features times
+# the region's guide, then their Gram, forward and back, each on its region's box only. Measured at 512 px
+# against the plain step, one evaluation, cases interleaved (benchmarks/masks.py, results/masks_steps.json;
+# 2 cores, load ~11): bfloat16 x0.76 (one style + kept: half the Gram), x1.01 (two styles), x1.04 (a kept
+# face); float32 x0.87, x1.16, x1.29. The shares below stay a little above those (the estimate errs long).
+REGION_STEP_SHARE = {"first": 0.10, "more": 0.08}
+# Bytes per pixel of the step's tape for each region: the guided features it keeps (block1_conv1 at full
+# size, 64 channels; the others smaller) in float32, forward and back. Measured with the step above.
+REGION_BYTES_PER_PIXEL = 420.0
+
+
+def with_regions(cost: CostModel, style_regions: int) -> CostModel:
+    """``cost`` for steps with ``style_regions`` guided Gram sets (0: the plain step, ``cost`` itself)."""
+    if style_regions <= 0:
+        return cost
+    share = REGION_STEP_SHARE["first"] + REGION_STEP_SHARE["more"] * (style_regions - 1)
+    return dataclasses.replace(cost, step_seconds_per_pixel=cost.step_seconds_per_pixel * (1.0 + share))
+
+
+def region_memory(scales: Sequence[tuple[tuple[int, int], int]], style_regions: int) -> int:
+    """The peak bytes ``style_regions`` add to a run's estimate (estimate_memory)."""
+    if style_regions <= 0:
+        return 0
+    return int(REGION_BYTES_PER_PIXEL * style_regions * max(math.prod(size) for size, _ in scales))

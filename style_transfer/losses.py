@@ -44,6 +44,25 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return gram / tf.cast(shape[1] * shape[2], features.dtype)
 
 
+def guided_gram_matrix(features: tf.Tensor, guide: tf.Tensor) -> tf.Tensor:
+    """(B, H, W, C) features and a (B, H, W, 1) guidance channel in [0, 1] -> (B, C, C).
+
+    Gatys et al. 2017 ("Controlling Perceptual Factors in Neural Style Transfer", section 4): the Gram
+    matrix of the features times the guidance channel, i.e. each position counted with weight guide².
+    Divided by the sum of those weights rather than by H*W: a weighted mean, so a region's Gram has the
+    scale of an ordinary Gram of a picture textured like it (its target) whatever the region's area.
+    A guide of ones gives gram_matrix exactly.
+    """
+    weights = tf.square(guide)
+    gram = tf.einsum("bijc,bijd->bcd", features * weights, features)
+    return gram / (tf.reduce_sum(weights, axis=[1, 2, 3])[:, None, None] + 1e-8)
+
+
+def weighted_mean_squared_error(a: tf.Tensor, b: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    """The mean over positions of weights * (a - b)², weights (B, H, W, 1) broadcast over channels."""
+    return tf.reduce_mean(weights * tf.square(a - b))
+
+
 def mean_squared_error(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(a - b))
 
@@ -100,6 +119,49 @@ def normalized_loss(
     return {"content": content, "style": style, "tv": tv, "total": style + content + tv}
 
 
+def normalized_regional_loss(
+    image: tf.Tensor,
+    region_grams: list[list[tf.Tensor]],
+    contents: list[tf.Tensor],
+    region_targets: list[list[tf.Tensor]],
+    content_targets: list[tf.Tensor],
+    shares: tf.Tensor,
+    content_weights: list[tf.Tensor],
+    photo: tf.Tensor,
+    photo_weights: tf.Tensor,
+    style_weight: float = NORMALIZED_STYLE_WEIGHT,
+    tv_weight: float = NORMALIZED_TV_WEIGHT,
+    content_weight: float = NORMALIZED_CONTENT_WEIGHT,
+) -> dict[str, tf.Tensor]:
+    """The normalized objective with a style per region (guided Grams, Gatys et al. 2017, section 4).
+
+    ``region_grams[r][l]`` is region r's guided Gram at style layer l, ``region_targets[r][l]`` its own
+    style's Gram; ``shares[r]`` weighs region r's style term, its share of the picture (times a tint
+    factor for a face): each region then has the style/content balance of an unmasked run over its
+    pixels. ``content_weights[l]`` (B, H, W, 1) weighs each position's content error: 1, more where the
+    photo is kept; ``photo_weights`` (B, H, W, 1) holds the pixels there to the ``photo``'s too (part of
+    the content term): VGG features alone can be matched by a face with two mouths. With one region of
+    ones, a share of 1, content weights of ones and photo weights of zeros this is normalized_loss.
+    """
+    eps = 1e-12
+    style = tf.add_n(
+        [
+            shares[r] * tf.add_n([mean_squared_error(g, t) / (mean_square(t) + eps) for g, t in zip(grams, targets)])
+            for r, (grams, targets) in enumerate(zip(region_grams, region_targets))
+        ]
+    )
+    content = tf.add_n(
+        [
+            weighted_mean_squared_error(c, t, w) / (mean_square(t) + eps)
+            for c, t, w in zip(contents, content_targets, content_weights)
+        ]
+    )
+    style *= style_weight / len(region_grams[0])
+    content = content * content_weight / len(contents) + weighted_mean_squared_error(image, photo, photo_weights)
+    tv = tv_weight * total_variation_mean(image)
+    return {"content": content, "style": style, "tv": tv, "total": style + content + tv}
+
+
 LossFunction = Callable[..., dict[str, tf.Tensor]]  # (image, grams, contents, style targets, content targets, weights)
 
 
@@ -126,6 +188,9 @@ class ObjectiveSpec:
     # Layers from this one on read a half-size copy of the image (model.TwoResolutionFeatures),
     # at scales whose short side is at least HALF_RESOLUTION_MIN_SIDE; None: one resolution.
     half_resolution_from: str | None = None
+    # The loss with a style per region (masks, kept faces: normalized_regional_loss's arguments);
+    # None: this objective takes no regions (a request with a mask is refused).
+    regional_loss: LossFunction | None = None
 
     def split_at(self, size: tuple[int, int]) -> str | None:
         """Where the layers switch to the half-size copy at an image of ``size``, if they do."""
@@ -161,6 +226,7 @@ OBJECTIVE_SPECS: dict[str, ObjectiveSpec] = {
             # Blocks 3-5 on a half-size copy: a step costs half, and faces keep their features
             # (measured on ImageNet weights: benchmarks/RESULTS.md).
             half_resolution_from="block3_conv1",
+            regional_loss=normalized_regional_loss,
         ),
         ObjectiveSpec(
             name="tutorial",

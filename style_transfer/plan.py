@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .config import PRESETS, StyleConfig
-from .costs import RUN_SECONDS, CostModel, estimate_memory
+from .costs import RUN_SECONDS, CostModel, estimate_memory, region_memory, with_regions
 from .errors import StyleTransferError
 from .image import MIN_SIDE
 
@@ -212,7 +212,8 @@ class RunPlan:
     scales: Plan  # coarse to fine; the last is the output size
     seconds: float  # the estimated wall time, on ``cost``
     memory_bytes: int  # the estimated peak memory
-    cost: CostModel
+    cost: CostModel  # with regions: their extra cost per step included (costs.with_regions)
+    style_regions: int = 0  # guided Gram sets per step (regions.style_region_count); 0: the plain step
 
     @property
     def steps(self) -> int:
@@ -231,11 +232,16 @@ def plan_run(
     cost: CostModel,
     max_steps: int = 0,
     single_scale: bool = False,
+    style_regions: int = 0,
+    masked: bool = False,
 ) -> RunPlan:
     """The plan for a content image of ``content_size`` (w, h) and style images of ``style_sizes``
     (as given; none known yet: one the size of the content), on this machine's ``cost`` model.
 
-    Raises StyleTransferError when the output would be too small for VGG19.
+    ``style_regions``: the guided Gram sets a step computes (regions.style_region_count; 0: the plain
+    step): each adds to a step's time and memory. ``masked``: the run has a mask, so its second style
+    image has a scale of its own (``second_style_scale``). Raises StyleTransferError when the output
+    would be too small for VGG19.
     """
     output = fit_long_side(content_size, config.size)
     if min(output) < MIN_SIDE:
@@ -243,13 +249,19 @@ def plan_run(
             f"the output would be {output[0]}x{output[1]}; its short side must be at least {MIN_SIDE} px "
             "(raise the size or crop the content image)"
         )
-    scaled = tuple(style_size(size, output, config.style_scale) for size in (style_sizes or [content_size]))
+    sizes = style_sizes or [content_size]
+    style_scales = [config.style_scale] * len(sizes)
+    if masked and len(sizes) > 1:
+        style_scales[1] = config.second_style_scale or config.style_scale
+    scaled = tuple(style_size(size, output, scale) for size, scale in zip(sizes, style_scales))
     setup_factor = 1.0 + sum(math.prod(size) for size in scaled) / math.prod(output)
+    cost = with_regions(cost, style_regions)
     scales = plan_scales(config, content_size, cost, setup_factor, single_scale, max_steps)
     seconds = RUN_SECONDS + plan_seconds(scales, cost, setup_factor)
     if config.budgeted:
         seconds = min(config.seconds, seconds)
-    return RunPlan(output, scaled, setup_factor, scales, seconds, estimate_memory(scales, scaled, cost.dtype), cost)
+    memory = estimate_memory(scales, scaled, cost.dtype) + region_memory(scales, style_regions)
+    return RunPlan(output, scaled, setup_factor, scales, seconds, memory, cost, style_regions)
 
 
 def plan_seconds(plan: Plan, cost: CostModel, setup_factor: float) -> float:

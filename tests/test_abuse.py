@@ -86,8 +86,8 @@ def request_data(**values: Any) -> list[Any]:
 
 
 def estimate_data(**values: Any) -> list[Any]:
-    """The estimate's input list: the page's controls, /stylize's inputs but the start image."""
-    return [values.get(name) for name in web_requests.API_PARAMETERS]
+    """The estimate's input list: the page's controls (/stylize's inputs but the start image) and the mask."""
+    return [values.get(name) for name in web_requests.ESTIMATE_PARAMETERS]
 
 
 def call_stylize(served, data: list[Any]) -> tuple[str, Any]:
@@ -123,7 +123,7 @@ def estimate_index(served) -> int:
     fns = [
         fn
         for fn in served.demo.fns.values()
-        if not fn.queue and fn.fn is not None and len(fn.inputs) == len(web_requests.API_PARAMETERS)
+        if not fn.queue and fn.fn is not None and len(fn.inputs) == len(web_requests.ESTIMATE_PARAMETERS)
     ]
     assert len(fns) == 1, "expected exactly one unqueued listener taking the /stylize inputs (the estimate)"
     return fns[0]._id

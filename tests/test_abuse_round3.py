@@ -262,8 +262,9 @@ def test_ten_thousand_list_entries_are_refused_before_gradio_walks_them(served, 
     from style_transfer.service.serving import JSON_REQUEST
 
     assert f"request body over {JSON_REQUEST.max_bytes:,} bytes" in response.json()["detail"]
-    estimate = [small["content"], small["style"], *[None] * (len(web_requests.API_PARAMETERS) - 2)]
-    estimate[web_requests.API_PARAMETERS.index("more_styles")] = [small["style"]] * 200  # a small body, a long list
+    estimate = [small["content"], small["style"], *[None] * (len(web_requests.ESTIMATE_PARAMETERS) - 2)]
+    # a small body, a long list
+    estimate[web_requests.ESTIMATE_PARAMETERS.index("more_styles")] = [small["style"]] * 200
     body = {"data": estimate, "fn_index": estimate_index(served), "session_hash": "list"}
     response, stall = info_stall_during(served, lambda: post_json(served, "run/predict", body))
     assert response.status_code == 413 and "a list in this request has 200 entries; at most 100" in response.text
@@ -286,9 +287,11 @@ def test_a_ten_megabyte_string_is_refused_before_gradio_parses_it(served, small)
 
 
 def estimate_index(served) -> int:
-    """The estimate line's event: the unqueued listener that takes every /stylize input but the start image."""
+    """The estimate line's event: the unqueued listener that takes the page's settings and the mask."""
     (fn,) = [
-        fn for fn in served.demo.fns.values() if not fn.queue and len(fn.inputs) == len(web_requests.API_PARAMETERS)
+        fn
+        for fn in served.demo.fns.values()
+        if not fn.queue and len(fn.inputs) == len(web_requests.ESTIMATE_PARAMETERS)
     ]
     return fn._id
 
@@ -338,8 +341,8 @@ def test_a_new_session_id_cannot_make_the_server_keep_much(served, small):
     index = estimate_index(served)
 
     def call(session: str, blend: str) -> int:
-        values = [small["content"], small["style"], *[None] * (len(web_requests.API_PARAMETERS) - 2)]
-        values[web_requests.API_PARAMETERS.index("style_blend")] = blend
+        values = [small["content"], small["style"], *[None] * (len(web_requests.ESTIMATE_PARAMETERS) - 2)]
+        values[web_requests.ESTIMATE_PARAMETERS.index("style_blend")] = blend
         body = {"data": values, "fn_index": index, "session_hash": session}
         return post_json(served, "run/predict", body).status_code
 
@@ -365,7 +368,7 @@ def test_the_session_store_keeps_at_most_max_sessions(tmp_path):
     with served_app(tmp_path, queue_size=2, max_sessions=5) as served:
         index = estimate_index(served)
         for i in range(12):
-            body = {"data": [None] * len(web_requests.API_PARAMETERS), "fn_index": index, "session_hash": f"s{i}"}
+            body = {"data": [None] * len(web_requests.ESTIMATE_PARAMETERS), "fn_index": index, "session_hash": f"s{i}"}
             assert post_json(served, "run/predict", body).status_code == 200
         assert len(served.demo.state_holder.session_data) <= 5
 

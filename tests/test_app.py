@@ -51,7 +51,11 @@ def test_the_api_offers_stylize_only_with_content_style_size_preset_first(app_se
     assert defaults["size"] == StyleConfig().size and defaults["preset"] == StyleConfig().preset
     # gradio_client sends every default: a call naming a preset must get its steps, not the page's budget.
     assert defaults["seconds"] == StyleConfig().seconds == 0
-    assert names[-1] == "init_image" and defaults["init_image"] is None, "a new parameter goes last, optional"
+    # New parameters go after the older ones, optional: positional clients keep working.
+    assert names[: len(web_requests.API_PARAMETERS) + 1] == [*web_requests.API_PARAMETERS, "init_image"]
+    assert names[-2:] == ["mask", "keep_faces"], "the mask and keep_faces come last"
+    assert defaults["init_image"] is None and defaults["mask"] is None and defaults["keep_faces"] is False
+    assert defaults["second_style_scale"] == 0
     returns = [r["component"] for r in endpoints["/stylize"]["returns"]]
     assert returns == ["Image", "Markdown", "Lineplot", "Downloadbutton", "Downloadbutton"], returns
 

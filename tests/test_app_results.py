@@ -210,8 +210,9 @@ def test_pairs_without_results_show_photo_and_style_only(pairs_without_results):
 
 def test_picking_a_pair_with_a_result_shows_it_at_once_labelled_as_made_earlier(pairs_with_results):
     first, second = json.loads(EXAMPLE_PAIRS.read_text())[:2]
-    content, style, live, compare, history, follow_up = events.pick_pair(0)
+    content, style, brush, live, compare, history, follow_up = events.pick_pair(0)
     assert (Path(content).name, Path(style).name) == (first["content"], first["style"])
+    assert brush["layers"] == [] and Path(brush["background"]).read_bytes() == Path(content).read_bytes()
     assert compare["value"] == (content, str(pairs_with_results / "result_cat.jpg")) and compare["visible"]
     assert compare["label"] == results.EARLIER_RESULT and "ImageNet" in compare["label"]
     assert live["visible"] == "hidden" and not history["visible"] and not follow_up["visible"]

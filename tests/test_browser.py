@@ -8,16 +8,20 @@ download the timelapse and a frame. Screenshots go to test-artifacts/ (gitignore
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
 from style_transfer import read_recipe
 from style_transfer.plan import fit_long_side
+from style_transfer.regions import mask_from_record
 from style_transfer.web import events
 from tests.served_app import free_port, untrained_runner, wait_until
 
@@ -256,3 +260,56 @@ def test_pick_a_picture_example_run_scrub_compare_and_download(results_page, tmp
     assert read_recipe(timelapse)["config"]["size"] == 128
     page.locator("#continue").scroll_into_view_if_needed()
     assert "128 px" in page.locator("#continue").inner_text() and "256 px" in page.locator("#refine").inner_text()
+
+
+# ---------------------------------------------------------------- the brush (issue 17)
+
+
+def paint_stroke(page, editor, top: float, bottom: float) -> None:
+    """Brush strokes across the editor's canvas between two heights (fractions of it), back and forth,
+    inside the photo (a stroke that starts on the canvas's margin paints nothing)."""
+    editor.get_by_role("button", name="Brush", exact=True).click()
+    box = editor.locator("canvas").first.bounding_box()
+    x, y, width, height = box["x"], box["y"], box["width"], box["height"]
+    rows = [top + (bottom - top) * i / 4 for i in range(5)]
+    page.mouse.move(x + width * 0.2, y + height * rows[0])
+    page.mouse.down()
+    for i, row in enumerate(rows):
+        ends = (0.2, 0.8) if i % 2 == 0 else (0.8, 0.2)
+        page.mouse.move(x + width * ends[0], y + height * row, steps=4)
+        page.mouse.move(x + width * ends[1], y + height * row, steps=20)
+    page.mouse.up()
+
+
+def test_paint_a_stroke_run_and_the_painted_part_changes_more(page, tmp_path):
+    """Paint the top of the photo, run: the painted part takes the style, the rest stays the photo."""
+    page.get_by_text("Cat as stained glass").click()
+    page.locator("#content img").wait_for()
+    editor = page.locator("#mask-editor")
+    editor.scroll_into_view_if_needed()
+    editor.locator("canvas").first.wait_for()
+    paint_stroke(page, editor, 0.1, 0.4)
+    page.locator("#mask-summary").get_by_text("gets the style; the rest keeps the photo", exact=False).wait_for()
+    page.screenshot(path=ARTIFACTS / "brush_1_painted.png", full_page=True)
+    page.locator("#estimate").get_by_text("a mask: the style where painted", exact=False).wait_for()
+
+    set_number(page, "size", 128)
+    page.locator("#run").click()
+    page.locator("#progress").get_by_text("Done", exact=False).wait_for(timeout=180_000)
+    page.screenshot(path=ARTIFACTS / "brush_2_done.png", full_page=True)
+    final = result_src(page)
+    assert final and "stylized_" in final
+    url = final if final.startswith("http") else page.url.rstrip("/") + "/" + final.lstrip("/")
+    (tmp_path / "result.png").write_bytes(httpx.get(url, timeout=30).content)
+    recipe = read_recipe(tmp_path / "result.png")
+    with Image.open(io.BytesIO(mask_from_record(recipe["mask"]))) as used:
+        mask = np.asarray(used, np.float32) / 255.0
+    with (
+        Image.open(tmp_path / "result.png") as result,
+        Image.open(events.PAIRS_FILE.parent / "content_cat.jpg") as photo,
+    ):
+        stylised = np.asarray(result.convert("RGB"), np.float32)
+        change = np.abs(stylised - np.asarray(photo.convert("RGB").resize(result.size), np.float32)).mean(axis=2)
+    painted, unpainted = change[mask > 0.9].mean(), change[mask < 0.1].mean()
+    assert 0.1 < (mask > 0.5).mean() < 0.6, "the mask is the stroke over the top of the photo"
+    assert painted > 2 * unpainted, (painted, unpainted)

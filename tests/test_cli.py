@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -253,3 +254,42 @@ def test_a_users_tensorflow_log_level_keeps_errors_on_one_line(tmp_path, level):
     """TF_CPP_MIN_LOG_LEVEL=2 is a usual setting; only 0 asks for TensorFlow's start-up notices."""
     result = cli(tmp_path / "missing.jpg", tmp_path / "missing.jpg", "-o", tmp_path / "out.png", tf_log_level=level)
     assert_one_line_error(result, "content image file not found")
+
+
+# --- masks (issue 17) ---------------------------------------------------------------------------
+
+
+def test_cli_mask_and_the_recipe_that_brings_it_back(capfd, image_files, tmp_path):
+    mask = tmp_path / "mask.png"
+    pixels = np.zeros((24, 32), np.uint8)  # half the photo's size: resized, with a note
+    pixels[:12] = 255
+    Image.fromarray(pixels, "L").save(mask)
+    out, again = tmp_path / "masked.png", tmp_path / "again.png"
+    common = ["--size", 64, "--steps", 3, "--preset", "fast", "--weights", "untrained"]
+    result = in_process(capfd, image_files["photo_small"], image_files["style"], "-o", out, "--mask", mask, *common)
+    assert result.code == 0, result.stderr
+    assert "note: The mask (32x24) was resized to the photo's size (64x48)" in result.stderr
+    assert read_recipe(out)["mask"]["size"] == [64, 48]
+    result = in_process(capfd, image_files["photo_small"], image_files["style"], "-o", again, "--recipe", out, "-q")
+    assert result.code == 0, result.stderr
+    assert "using the recipe's mask" in result.stderr
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_cli_keep_faces_without_the_detector_is_one_line(capfd, image_files, tmp_path, monkeypatch):
+    from style_transfer import faces
+
+    monkeypatch.setattr(faces, "available", lambda: False)
+    result = in_process(
+        capfd, image_files["photo_small"], image_files["style"], "-o", tmp_path / "o.png", "--keep-faces",
+        "--weights", "untrained",
+    )  # fmt: skip
+    assert_one_line_error(result, "keep_faces needs the optional face detector, which is not installed: pip install")
+
+
+def test_cli_mask_is_for_one_photo(capfd, image_files, tmp_path):
+    result = in_process(
+        capfd, image_files["photo_small"], "--output-dir", tmp_path, "--style", image_files["style"],
+        "--mask", image_files["style"],
+    )  # fmt: skip
+    assert result.code == 2 and "--mask is for one photo" in result.stderr

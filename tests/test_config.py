@@ -47,6 +47,8 @@ def valid_value(draw: st.DrawFn, name: str):
         return tuple(weights) if sum(weights) > 0 else (*weights, 1.0)
     if "choices" in meta:
         return draw(st.sampled_from(meta["choices"]))
+    if isinstance(f.default, bool):  # a switch (keep_faces): its bounds are its two values
+        return draw(st.booleans())
     if isinstance(f.default, int):
         return draw(st.integers(meta["min"], meta["max"]))
     return draw(st.floats(meta["min"], meta["max"], allow_nan=False))
@@ -115,6 +117,7 @@ def test_wrong_types_are_refused(name, value):
         (kind is int and isinstance(value, int) and not isinstance(value, bool))
         or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
         or (kind is str and isinstance(value, str))
+        or (kind is bool and isinstance(value, bool))
     )
     if acceptable:  # the right type: only invalid if out of range / not a choice, which other tests cover
         return

@@ -146,11 +146,20 @@ def test_raw_api_refuses_files_it_was_not_sent(served, uploaded_style, opened_so
     assert_only_uploads_were_opened(served, opened_sources)
 
 
+def parameter_index(served, name: str) -> int:
+    info = httpx.get(f"{served.url}gradio_api/info", timeout=TIMEOUT).json()
+    return [p["parameter_name"] for p in info["named_endpoints"]["/stylize"]["parameters"]].index(name)
+
+
+@pytest.mark.parametrize("place", ["init_image", "mask"])
 @pytest.mark.parametrize("case", CASES)
-def test_raw_api_refuses_start_images_it_was_not_sent(served, uploaded_style, opened_sources, run_recorder, case):
-    """init_image (/stylize's last parameter: Continue / Refine's start image) gets the same payloads."""
+def test_raw_api_refuses_start_images_and_masks_it_was_not_sent(
+    served, uploaded_style, opened_sources, run_recorder, case, place
+):
+    """init_image (Continue / Refine's start image) and mask (where each style goes), /stylize's other file
+    inputs, get the same payloads."""
     data = api_data(served, uploaded_style, uploaded_style)
-    data[-1] = hostile_payloads(served)[case]
+    data[parameter_index(served, place)] = hostile_payloads(served)[case]
     event, stream = call_raw(served, data)
     assert event != "complete", f"{case}: the job ran: {stream[:300]}"
     assert PASSWD_MARK not in stream

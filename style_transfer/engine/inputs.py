@@ -20,6 +20,7 @@ from ..feedforward import start_picture
 from ..image import ImageSource, OpenedImage, open_input, style_roles
 from ..plan import RunPlan
 from ..recipe import read_recipe
+from ..regions import Regions, make_regions, open_mask
 from ..settings import OperatorSettings
 
 
@@ -31,6 +32,7 @@ class OpenedInputs:
     styles: list[OpenedImage]
     blend: list[float]  # one weight per style image, adding up to 1
     init: OpenedImage | None  # a start image (a finished result to continue or refine)
+    mask: OpenedImage | None = None  # where each style goes (regions.py)
 
     @property
     def style_sizes(self) -> list[tuple[int, int]]:
@@ -47,6 +49,7 @@ class Inputs:
     colour_source: Image.Image | None  # content whose colours are put back on each preview
     init: Image.Image | None = None  # a start image (a finished result to continue or refine)
     parent: dict[str, Any] | None = None  # the start image's own recipe, if it carries one
+    regions: Regions | None = None  # a mask's or kept faces' regions (None: the whole picture alike)
 
 
 def open_inputs(
@@ -55,6 +58,7 @@ def open_inputs(
     config: StyleConfig,
     settings: OperatorSettings,
     init_image: ImageSource | None,
+    mask: ImageSource | None = None,
 ) -> OpenedInputs:
     """Every input read once and its header checked against the input limits (bytes, megapixels, sides)."""
     if not styles:
@@ -67,6 +71,7 @@ def open_inputs(
         [open_input(source, role, **limits) for source, role in zip(styles, roles)],
         blend,
         open_input(init_image, "start image", **limits) if init_image is not None else None,
+        open_mask(mask, **limits) if mask is not None else None,
     )
 
 
@@ -87,14 +92,16 @@ def decode_inputs(
     init = _decoded(opened.init, halt) if opened.init is not None else None
     if opened.init is not None and parent is None:
         parent = _recipe_of(opened.init)
-    if config.recolour != "none" and config.preserve_color == "none":
-        return _recoloured(content, styles, blend, config, run_plan, init, parent)
+    regions = make_regions(opened.mask, content, config, blend, run_plan.output_size)
+    if config.recolour != "none" and config.preserve_color == "none" and regions is None:
+        # Not with regions: a kept region is the photo itself, and each painted one has its own palette.
+        return _recoloured(content, styles, blend, run_plan, init, parent)
     if config.preserve_color == "histogram":
         styles = [images.match_colours(s, content) for s in styles]
     if config.preserve_color == "luminance":
         luminance = [images.luminance(s) for s in styles]
-        return Inputs(images.luminance(content), luminance, blend, content, init, parent)
-    return Inputs(content, styles, blend, None, init, parent)
+        return Inputs(images.luminance(content), luminance, blend, content, init, parent, regions)
+    return Inputs(content, styles, blend, None, init, parent, regions)
 
 
 def _decoded(opened: OpenedImage, halt: Callable[[], bool]) -> Image.Image:
@@ -107,7 +114,6 @@ def _recoloured(
     content: Image.Image,
     styles: list[Image.Image],
     blend: list[float],
-    config: StyleConfig,
     run_plan: RunPlan,
     init: Image.Image | None,
     parent: dict[str, Any] | None,

@@ -18,7 +18,7 @@ from typing import Any, cast
 import tensorflow as tf
 from PIL import Image
 
-from .. import costs, feedforward, limits
+from .. import costs, feedforward, limits, regions
 from .. import image as images
 from ..config import StyleConfig
 from ..costs import CostModel
@@ -65,6 +65,7 @@ class _Run:
     config: StyleConfig
     objective: CompiledObjective
     info: WeightsInfo
+    style_scales: tuple[float, ...]  # each style image's size relative to the output (regions.style_scales)
 
 
 def stylize(
@@ -78,6 +79,7 @@ def stylize(
     stop: threading.Event | None = None,
     init_image: ImageSource | None = None,
     parent: dict[str, Any] | None = None,
+    mask: ImageSource | None = None,
 ) -> Generator[Frame, None, None]:
     """Validate the inputs now, then return a generator of one Frame per optimisation step.
 
@@ -88,7 +90,9 @@ def stylize(
     (``calibrate``), used to plan time budgets, keep to ``settings.max_seconds`` and give the
     ETA. ``init_image`` starts from a finished result instead of the content (continue at the
     same size, or refine at a larger one); its recipe (``parent``, if the caller has it in
-    memory; else read from the image) becomes the new one's parent. Closing the generator, or
+    memory; else read from the image) becomes the new one's parent. ``mask`` says where each style goes
+    (white: the first style; black: the second, or the photo kept; see regions.py), and
+    ``config.keep_faces`` keeps the faces found in the photo. Closing the generator, or
     setting ``stop``, stops the run before the next step (``stop`` also inside a scale's
     set-up) and frees its tensors.
     """
@@ -99,9 +103,10 @@ def stylize(
     style_list = _style_list(styles)
     config = limits.with_time_limit(config or StyleConfig(), settings)
     limits.check_request(config, len(style_list), settings)  # before any file is read
+    regions.check_request(config, len(style_list), mask is not None)  # and keep_faces's detector
     dtype = objective_dtype(config.objective, settings.precision)
-    config = resolved_init(config, dtype)
-    opened = open_inputs(content, style_list, config, settings, init_image)
+    config = resolved_init(config, dtype, regioned=mask is not None or config.keep_faces)
+    opened = open_inputs(content, style_list, config, settings, init_image, mask)
     run_plan = plan_run(
         config,
         opened.content.size,
@@ -109,6 +114,8 @@ def stylize(
         _cost_model(config, settings, cost, dtype),
         settings.max_steps,
         single_scale=opened.init is not None,  # a start image's coarse work is done
+        style_regions=regions.style_region_count(config, len(style_list), mask is not None),
+        masked=mask is not None,
     )
     limits.check_plan(run_plan, settings)  # before any pixel is decoded
     # Under a time budget, time the plan leaves at the output size buys more steps there.
@@ -119,7 +126,8 @@ def stylize(
     info = load_network(settings.weights)
     if config.init == "feedforward" and opened.init is None:
         feedforward.network(dtype)  # loaded now: a run that cannot have it fails before its first step
-    run = _Run(config, CompiledObjective(settings.weights, config, dtype), info)
+    style_scales = tuple(regions.style_scales(config, len(style_list), mask is not None))
+    run = _Run(config, CompiledObjective(settings.weights, config, dtype), info, style_scales)
     return _run(inputs, run, pacer, stop)
 
 
@@ -129,12 +137,15 @@ def _halt(stop: threading.Event | None, pacer: Pacer) -> Halt:
     return lambda: (stop is not None and stop.is_set()) or pacer.past_deadline()
 
 
-def resolved_init(config: StyleConfig, dtype: str) -> StyleConfig:
+def resolved_init(config: StyleConfig, dtype: str, regioned: bool = False) -> StyleConfig:
     """``init="auto"`` made definite: the feed-forward start where Magenta's networks are on this
     machine, else the photo (logged; the recipe then says ``content``). Nothing is fetched during a
-    request: a server fetches them at start (calibration.warm_up), a user with ``fetch-magenta``."""
+    request: a server fetches them at start (calibration.warm_up), a user with ``fetch-magenta``.
+    ``regioned`` (a mask, kept faces): the photo, as a kept region must stay it, not start painted over."""
     if config.init != "auto":
         return config
+    if regioned:
+        return config.replace(init="content")
     if feedforward.available():
         try:
             feedforward.network(dtype)
@@ -246,9 +257,21 @@ def _frame(
         done=done,
         image=image,
         weights=run.info,
-        recipe=make_recipe(run.config, run.info, inputs.parent, pacer.plan) if done else None,
-        note=pacer.note() if done else None,
+        recipe=_recipe(inputs, run, pacer) if done else None,
+        note=_note(inputs, pacer) if done else None,
     )
+
+
+def _recipe(inputs: Inputs, run: _Run, pacer: Pacer) -> dict[str, Any]:
+    recipe = make_recipe(run.config, run.info, inputs.parent, pacer.plan)
+    return recipe | (inputs.regions.record if inputs.regions is not None else {})
+
+
+def _note(inputs: Inputs, pacer: Pacer) -> str | None:
+    """What the last frame tells: the regions' notes (a mask resized, faces kept), the steps cut short."""
+    notes = [*(inputs.regions.notes if inputs.regions is not None else ()), pacer.note()]
+    said = [note[0].upper() + note[1:] for note in notes if note]
+    return ". ".join(note.rstrip(".") for note in said) + "." if said else None
 
 
 def _set_up_scale(
@@ -261,9 +284,10 @@ def _set_up_scale(
     config = run.config
     content = images.to_array(images.resize(inputs.content, scale.size))
     styles = [
-        images.to_array(images.resize(s, style_size(s.size, scale.size, config.style_scale))) for s in inputs.styles
+        images.to_array(images.resize(s, style_size(s.size, scale.size, style_scale)))
+        for s, style_scale in zip(inputs.styles, run.style_scales)
     ]
-    targets = run.objective.targets(content, styles, inputs.blend, stop)
+    loss_and_gradient = _scale_objective(inputs, run, scale, content, styles, stop)
     if previous is not None:
         start = upscale(previous.image, content)
     elif inputs.init is not None:
@@ -271,7 +295,20 @@ def _set_up_scale(
     else:
         start = initial_image(config, content, inputs, run.objective.dtype)
     optimizer = make_optimizer(config.optimizer, start, config.learning_rate, run.objective.spec.adam_epsilon)
-    return optimizer, run.objective.loss_and_gradient(targets, scale.size)
+    return optimizer, loss_and_gradient
+
+
+def _scale_objective(
+    inputs: Inputs, run: _Run, scale: Scale, content: Any, styles: list[Any], stop: Halt
+) -> LossAndGradient:
+    """A scale's targets and its compiled step: the plain one, or with a style per region."""
+    objective = run.objective
+    if inputs.regions is None or not inputs.regions.regions:
+        return objective.loss_and_gradient(objective.targets(content, styles, inputs.blend, stop), scale.size)
+    split_at = objective.spec.split_at(scale.size)
+    guides = regions.at_scale(inputs.regions, scale.size, objective.style_layers, objective.content_layers, split_at)
+    targets = objective.region_targets(content, styles, guides.blends, stop)
+    return objective.regional_loss_and_gradient(targets, guides, content, scale.size)
 
 
 def _preview(image: tf.Tensor, colour_source: Image.Image | None) -> Image.Image:

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from .. import limits
+from .. import limits, regions
 from ..config import OBJECTIVES, StyleConfig
 from ..engine import Frame, calibrate, stylize, warm_up
 from ..image import ImageSource, style_roles, upright_size
@@ -117,6 +117,7 @@ class Runner:
         stop: threading.Event | None = None,
         init_image: ImageSource | None = None,
         parent: dict[str, Any] | None = None,
+        mask: ImageSource | None = None,
     ) -> Frames:
         """The engine's generator for a request; the inputs are checked now (StyleTransferError)."""
         return stylize(
@@ -128,28 +129,47 @@ class Runner:
             stop=stop,
             init_image=init_image,
             parent=parent,
+            mask=mask,
         )
 
     def plan(
-        self, config: StyleConfig, content_size: tuple[int, int], style_sizes: Sequence[tuple[int, int]] = ()
+        self,
+        config: StyleConfig,
+        content_size: tuple[int, int],
+        style_sizes: Sequence[tuple[int, int]] = (),
+        masked: bool = False,
     ) -> RunPlan:
-        """The plan of a request with images of these sizes, on this machine's speed."""
-        return plan_run(config, content_size, style_sizes, self.costs[config.objective], self.settings.max_steps)
+        """The plan of a request with images of these sizes (and a mask, if ``masked``), on this machine's speed."""
+        style_regions = regions.style_region_count(config, max(len(style_sizes), 1), masked)
+        cost = self.costs[config.objective]
+        return plan_run(
+            config, content_size, style_sizes, cost, self.settings.max_steps, style_regions=style_regions, masked=masked
+        )
 
-    def check(self, content: str | os.PathLike, styles: Sequence[str | os.PathLike], config: StyleConfig) -> RunPlan:
+    def check(
+        self,
+        content: str | os.PathLike,
+        styles: Sequence[str | os.PathLike],
+        config: StyleConfig,
+        mask: str | os.PathLike | None = None,
+    ) -> RunPlan:
         """The plan for these image files, or the StyleTransferError a run would raise on them.
 
         The run's own checks (file limits, the operator's caps, memory with the style images at
-        their scaled size) from the files' headers alone: no pixel is decoded, so it is cheap
-        enough for every change of the page's controls. No style yet: one the size of the content.
+        their scaled size and the regions a mask makes) from the files' headers alone: no pixel is
+        decoded, so it is cheap enough for every change of the page's controls. No style yet: one
+        the size of the content.
         """
         config = limits.with_time_limit(config, self.settings)
         limits.check_request(config, max(len(styles), 1), self.settings)  # before any file is read
+        regions.check_request(config, max(len(styles), 1), mask is not None)
         sizes = self.settings.input_limits
         content_size = upright_size(content, "content image", **sizes)
         roles = style_roles(len(styles))
         style_sizes = [upright_size(path, role, **sizes) for path, role in zip(styles, roles)]
-        run_plan = self.plan(config, content_size, style_sizes)
+        if mask is not None:
+            upright_size(mask, "mask", **sizes)
+        run_plan = self.plan(config, content_size, style_sizes, masked=mask is not None)
         limits.check_plan(run_plan, self.settings)
         return run_plan
 
@@ -160,6 +180,7 @@ class Runner:
         config: StyleConfig,
         init_image: ImageSource | None = None,
         parent: dict[str, Any] | None = None,
+        mask: ImageSource | None = None,
     ) -> AsyncIterator[Update]:
         """An Update for each preview frame of one run; cancelling the caller stops the run.
 
@@ -168,7 +189,7 @@ class Runner:
         stop = threading.Event()
 
         def start() -> Frames:
-            return self.start(content, styles, config, stop, init_image, parent)
+            return self.start(content, styles, config, stop, init_image, parent, mask)
 
         # The images are read on the run's thread, inside its compute slot and its time limit: a cancel
         # waits for the read (bounded: headers.py) instead of leaving it to overlap the next run.

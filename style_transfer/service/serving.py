@@ -61,6 +61,7 @@ class BodyBound:
     max_bytes: int
     shape: JsonShape | None  # None: bytes that the route streams (a multipart upload): counted, not parsed
     advice: str = ""  # what to do instead, appended to a refusal
+    multipart_only: bool = False  # the bound of the route's multipart bodies; any other body gets the default
 
 
 # A JSON request to this app names uploaded files and settings: a few kB (the largest, /stylize with
@@ -102,6 +103,8 @@ class RequestBodyLimit:
             await self.app(scope, receive, send)
             return
         bound = self.bound_for(scope["path"])
+        if bound.multipart_only and not _is_multipart(scope["headers"]):
+            bound = self.default
         length, refusal = _declared_length(scope["headers"], bound)
         if refusal:
             await _refuse(send, *refusal)
@@ -124,6 +127,11 @@ class RequestBodyLimit:
             return
         assert body is not None
         await self.app(scope, _replay(body, receive), send)
+
+
+def _is_multipart(headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    types = [value for name, value in headers if name.lower() == b"content-type"]
+    return len(types) == 1 and types[0].lower().startswith(b"multipart/form-data")
 
 
 def _declared_length(headers: Sequence[tuple[bytes, bytes]], bound: BodyBound) -> tuple[int, tuple[int, str] | None]:

@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -25,11 +26,14 @@ from ..engine import Frame
 from ..errors import StyleTransferError
 from ..recipe import config_from_recipe, read_recipe
 from ..service.runner import CHART_COLUMNS, Runner, Update
+from . import brush
 from .requests import (
     ADVANCED_FIELDS,
-    API_PARAMETERS,
+    ESTIMATE_PARAMETERS,
     EXTRA_STYLES,
+    LATE_FIELDS,
     MAIN_FIELDS,
+    PAGE_SETTINGS,
     STYLIZE_PARAMETERS,
     blend_text,
     file_path,
@@ -73,7 +77,12 @@ def frame_outputs(update: Update) -> tuple[Any, ...]:
 
 
 def keep_run(
-    keeper: gr.components.Component, update: Update, content: str, styles: list[str], config: StyleConfig
+    keeper: gr.components.Component,
+    update: Update,
+    content: str,
+    styles: list[str],
+    config: StyleConfig,
+    mask: str | None = None,
 ) -> LastRun:
     """The finished run with its PNG and kept frames copied into the server's cache (which ages them out)."""
 
@@ -83,7 +92,8 @@ def keep_run(
     assert update.png is not None and update.frame.recipe is not None
     frames = tuple(dataclasses.replace(frame, path=cached(frame.path)) for frame in update.frames)
     timelapse = cached(update.timelapse) if update.timelapse else None
-    return LastRun(content, tuple(styles), cached(update.png), config.size, update.frame.recipe, frames, timelapse)
+    recipe = update.frame.recipe
+    return LastRun(content, tuple(styles), cached(update.png), config.size, recipe, frames, timelapse, mask)
 
 
 # ---------------------------------------------------------------- the runs
@@ -97,15 +107,16 @@ async def stream_run(
     config: StyleConfig,
     init: Any,
     parent: dict[str, Any] | None = None,
+    mask: str | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
     """A run's outputs, then (on the last frame) the run kept for the session: None until then.
 
     ``parent``: the start image's recipe when it is in memory (Continue, Refine), so it is not read back.
     """
-    async for update in runner.run(content, styles, config, init_image=init, parent=parent):
+    async for update in runner.run(content, styles, config, init_image=init, parent=parent, mask=mask):
         last_run = None
         if update.png is not None:  # the last frame: its files go when the run ends, so keep copies now
-            last_run = await asyncio.to_thread(keep_run, keeper, update, content, styles, config)
+            last_run = await asyncio.to_thread(keep_run, keeper, update, content, styles, config, mask)
         yield (*frame_outputs(update), last_run)
 
 
@@ -121,7 +132,8 @@ def stylize_function(runner: Runner, keeper: gr.components.Component) -> Callabl
             content = file_path(named.get("content"), "content photo")
             styles = style_paths(named.get("style"), named.get(EXTRA_STYLES))
             init = file_path(named["init_image"], "start image") if named.get("init_image") else None
-            async for outputs in stream_run(runner, keeper, content, styles, config, init):
+            mask = file_path(named["mask"], "mask") if named.get("mask") else None
+            async for outputs in stream_run(runner, keeper, content, styles, config, init, mask=mask):
                 yield outputs
         except StyleTransferError as error:
             raise gr.Error(str(error), print_exception=False) from None
@@ -140,7 +152,7 @@ def stylize_function(runner: Runner, keeper: gr.components.Component) -> Callabl
 def resume_function(runner: Runner, keeper: gr.components.Component, refine: bool) -> Callable[..., Any]:
     """Continue (more steps at the same size) or Refine (twice the size) from the session's last result.
 
-    The last run's images, the page's other settings (so its time budget or steps); streams like Run.
+    The last run's images and mask, the page's other settings (so its time budget or steps); streams like Run.
     """
 
     async def resume_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
@@ -149,10 +161,10 @@ def resume_function(runner: Runner, keeper: gr.components.Component, refine: boo
             if not isinstance(last_run, LastRun):
                 raise StyleTransferError("run once first: Continue and Refine start from the last result")
             size = refine_size(last_run.size, runner.settings.max_size) if refine else last_run.size
-            config = request_config(dict(zip(API_PARAMETERS, settings))).replace(size=size)
+            config = request_config(dict(zip(PAGE_SETTINGS, settings))).replace(size=size)
             styles = list(last_run.styles)
             async for outputs in stream_run(
-                runner, keeper, last_run.content, styles, config, last_run.png, last_run.recipe
+                runner, keeper, last_run.content, styles, config, last_run.png, last_run.recipe, last_run.mask
             ):
                 yield outputs
         except StyleTransferError as error:
@@ -206,13 +218,18 @@ def show_result(last_run: LastRun | None, max_size: int) -> tuple[Any, ...]:
 
 
 def pick_pair(index: int) -> tuple[Any, ...]:
-    """An example: fill the photo and the style; if it has a result made earlier, show it at once."""
+    """An example: fill the photo, the style and the brush (the example's mask, else nothing painted); if it
+    has a result made earlier, show it at once. The brush's files are copies in the server's cache, as
+    every file the brush's helpers read must be."""
     pair = load_pairs(PAIRS_FILE)[index]
+    layers = [_cached(brush.mask_layer_from_file(pair.mask), "layer.png")] if pair.mask else []
+    photo = _cached(Path(pair.content).read_bytes(), Path(pair.content).name)
+    editor = {"background": photo, "layers": layers, "composite": None}
     if pair.result is None:
-        return pair.content, pair.style, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return pair.content, pair.style, editor, gr.skip(), gr.skip(), gr.skip(), gr.skip()
     compare = gr.update(value=(pair.content, pair.result), visible=True, label=EARLIER_RESULT)
     hidden = gr.update(visible=False)
-    return pair.content, pair.style, gr.update(visible="hidden"), compare, hidden, hidden
+    return pair.content, pair.style, editor, gr.update(visible="hidden"), compare, hidden, hidden
 
 
 # ---------------------------------------------------------------- the estimate and a recipe's settings
@@ -225,14 +242,15 @@ def estimate_text(runner: Runner, *values: Any) -> str:
     runs), so anyone can call it at any rate: it reads image headers only (Runner.check), a
     bounded amount of work per call, and any failure is a line of text, never an error.
     """
-    named = dict(zip(API_PARAMETERS, values))
+    named = dict(zip(ESTIMATE_PARAMETERS, values))
     if not named.get("content"):
         return NO_ESTIMATE
     try:
         asked = request_config(named)
         content = file_path(named.get("content"), "content photo")
         styles = style_paths(named.get("style"), named.get(EXTRA_STYLES)) if named.get("style") else []
-        run_plan = runner.check(content, styles, asked)
+        mask = file_path(named["mask"], "mask") if named.get("mask") else None
+        run_plan = runner.check(content, styles, asked, mask)
     except StyleTransferError as error:
         return f"⚠️ {error}"
     except Exception:  # a bug, not the input: logged, and the page keeps working
@@ -243,12 +261,23 @@ def estimate_text(runner: Runner, *values: Any) -> str:
     cut = ": this server's limit" if limits.budget_cut(asked, runner.settings) else ""
     budget = f" (a {config.seconds:g} s time budget{cut})" if config.budgeted else ""
     line = f"**Estimate:** {run_plan.describe()}{budget} · {run_plan.steps} steps at {sizes} px"
+    line += regions_text(mask is not None, max(len(styles), 1), asked.keep_faces)
     overrun = limits.over_time_limit(run_plan.seconds, runner.settings)
     return f"{line} · {overrun}" if overrun else line
 
 
+def regions_text(masked: bool, styles: int, keep_faces: bool) -> str:
+    """What the estimate line says of the regions (their cost is in its time and memory)."""
+    parts = []
+    if masked:
+        parts.append("a mask: 2 styles, one per region" if styles >= 2 else "a mask: the style where painted")
+    if keep_faces:
+        parts.append("faces kept")
+    return "".join(f" · {part}" for part in parts)
+
+
 def settings_from_recipe(recipe_file: Any) -> list[Any]:
-    """Control values from a PNG written by this app (or the CLI), in ADVANCED+MAIN order."""
+    """Control values from a PNG written by this app (or the CLI), in MAIN + ADVANCED + LATE order."""
     try:
         config = config_from_recipe(read_recipe(file_path(recipe_file, "recipe PNG")))
     except StyleTransferError as error:
@@ -256,5 +285,67 @@ def settings_from_recipe(recipe_file: Any) -> list[Any]:
     values = config.to_dict()
     gr.Info("Settings loaded from the recipe. Add the style image(s) and press Run.")
     return [
-        blend_text(values[name]) if name == "style_blend" else values[name] for name in MAIN_FIELDS + ADVANCED_FIELDS
+        blend_text(values[name]) if name == "style_blend" else values[name]
+        for name in MAIN_FIELDS + ADVANCED_FIELDS + LATE_FIELDS
     ]
+
+
+# ---------------------------------------------------------------- the brush (brush.py)
+
+
+def _cached(data: bytes, name: str) -> str:
+    return str(gr.processing_utils.save_bytes_to_cache(data, name, gr.utils.get_upload_folder()))
+
+
+def _layer_paths(editor: Any) -> list[str]:
+    """The brush layers' files of an editor payload (uploads of this app only), or none."""
+    if not isinstance(editor, dict):
+        return []
+    layers = editor.get("layers") or []
+    if not isinstance(layers, list):
+        raise StyleTransferError("the brush's layers must be a list of image files")
+    return [file_path(layer, "brush layer") for layer in layers[: brush.MAX_LAYERS + 1]]
+
+
+def photo_in_editor(runner: Runner, content: Any) -> Any:
+    """A new photo: the brush shows it with nothing painted (a photo's mask does not fit another)."""
+    if not content:
+        return None
+    try:
+        path = file_path(content, "content photo")
+        photo = _cached(brush.editor_photo(path, runner.settings.input_limits), "photo.jpg")
+    except StyleTransferError:
+        return None  # the run will say what is wrong with the photo
+    return {"background": photo, "layers": [], "composite": None}
+
+
+def mask_from_editor(runner: Runner, editor: Any, content: Any, style_count: int) -> tuple[Any, str]:
+    """The mask /stylize gets from the brush (None: nothing, or everything, painted) and the line under it."""
+    try:
+        covered = brush.painted(_layer_paths(editor), runner.settings.input_limits)
+        if covered is None or not covered.is_region or not content:
+            return None, brush.summary(covered, style_count)
+        size = brush.photo_size(file_path(content, "content photo"), runner.settings.input_limits)
+        return _cached(brush.mask_bytes(covered.pixels, size), "mask.png"), brush.summary(covered, style_count)
+    except StyleTransferError as error:
+        return None, f"⚠️ {error}"
+
+
+def invert_editor(runner: Runner, editor: Any) -> Any:
+    """Invert: the brush paints what it did not, and nothing of what it did."""
+    if not isinstance(editor, dict) or not editor.get("background"):
+        raise gr.Error("add a photo first: the brush paints over it", print_exception=False)
+    limits = runner.settings.input_limits
+    try:
+        background = file_path(editor["background"], "brush's photo")
+        covered = brush.painted(_layer_paths(editor), limits)
+        pixels = covered.pixels if covered is not None else brush.nothing_painted(background, limits)
+    except StyleTransferError as error:
+        raise gr.Error(str(error), print_exception=False) from None
+    layer = _cached(brush.layer_bytes(~pixels), "layer.png")
+    return {"background": background, "layers": [layer], "composite": None}
+
+
+def style_count(more_styles: Any) -> int:
+    """The page's style images: the style, and the extra ones (any payload that is not a list: none)."""
+    return 1 + (len(more_styles) if isinstance(more_styles, list) else 0)

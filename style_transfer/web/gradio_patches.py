@@ -3,7 +3,8 @@
 What Gradio does in these places is not configurable, so the app replaces these internals:
 
 * a file input's payload model (a wrong shape gets a message instead of ``{"error": null}``);
-* a file input's cache mover (a URL is refused, never fetched);
+* a file input's cache mover (a URL is refused, never fetched); the brush's editor is a file input too;
+* the image editor's ``accept_blobs`` (it kept every image a client posted, for ever);
 * the MCP server's ``pop_returned_state`` (Gradio 6.31 removes State outputs twice);
 * ``route_utils.get_fn`` (an unknown event gets 404, not a 500 and a traceback);
 * the multipart parser's ``parse`` (an upload part without a file name gets 400, not a 500 that
@@ -52,8 +53,8 @@ def guard_file_inputs(demo: gr.Blocks) -> None:
             names |= {block._id: name for block, name in zip(fn.inputs, STYLIZE_PARAMETERS)}
     blocks = {block._id: block for fn in demo.fns.values() for block in fn.inputs}
     for block in blocks.values():
-        if isinstance(block, (gr.Image, gr.File)):
-            role = names.get(block._id, "the file")
+        if isinstance(block, (gr.Image, gr.File, gr.ImageEditor)):
+            role = names.get(block._id, "the brush" if isinstance(block, gr.ImageEditor) else "the file")
             block.data_model = _with_clear_message(block.data_model, role)
             block.async_move_resource_to_block_cache = _without_fetching(block, role)  # type: ignore[method-assign]
 
@@ -62,6 +63,8 @@ def _with_clear_message(model: Any, role: str) -> Any:
     """``model`` (a component's payload model) raising gr.Error with a message instead of pydantic's."""
     many = issubclass(model, gr.data_classes.GradioRootModel)
     expected = "must be a list of image files uploaded to this app" if many else NOT_A_FILE
+    if model is gr.components.image_editor.EditorData:
+        expected = "must be the image editor's value: a background, layers and a composite, each an uploaded file"
 
     class Checked(model):  # same fields and schema: the API's description does not change
         __doc__ = model.__doc__
@@ -126,6 +129,26 @@ def keep_mcp_outputs_whole() -> None:
         return [value for component, value in zip(components, data) if not isinstance(component, gr.State)]
 
     GradioMCPServer.pop_returned_state = staticmethod(pop_returned_state)  # type: ignore[method-assign]
+
+
+def keep_no_editor_blobs() -> None:
+    """gr.ImageEditor's browser side posts its background, composite and layers to the component's
+    ``accept_blobs`` after every stroke, and Gradio 6.31 keeps each in memory (``blob_storage``, per
+    component, shared by every visitor) until an event's payload names it by id. The events of this page
+    never do: they carry the editor's images as files it uploads (measured in Chromium: every change and
+    every read sent uploaded files, no id), so each stroke leaked its images, and any client could post
+    blobs without end. Nothing is kept now; a post over the JSON routes' bound (64 kB: a background, a
+    composite) is refused before it is read, which the editor's events do not depend on."""
+    editor = gr.ImageEditor
+    if getattr(editor.accept_blobs, "keeps_nothing", False):
+        return
+
+    def accept_blobs(self: Any, data: Any) -> None:
+        return None
+
+    accept_blobs._is_server_fn = True  # type: ignore[attr-defined]  # what gradio's @server sets
+    accept_blobs.keeps_nothing = True  # type: ignore[attr-defined]
+    editor.accept_blobs = accept_blobs  # type: ignore[method-assign,assignment]
 
 
 # ---------------------------------------------------------------- unknown events, nameless uploads

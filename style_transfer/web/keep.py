@@ -90,9 +90,14 @@ def caption(recipe: dict[str, Any]) -> str:
 
 
 def _small_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe, without its parents if it is over MAX_RECIPE_CHARS, then without its mask's copy (its
+    hash stays): the browser's list keeps settings, the PNG keeps the whole recipe."""
     if len(json.dumps(recipe)) <= MAX_RECIPE_CHARS:
         return recipe
-    return {key: value for key, value in recipe.items() if key != "parent"} | {"parent_cut": True}
+    smaller = {key: value for key, value in recipe.items() if key != "parent"} | {"parent_cut": True}
+    if len(json.dumps(smaller)) > MAX_RECIPE_CHARS and isinstance(smaller.get("mask"), dict):
+        smaller["mask"] = {key: value for key, value in smaller["mask"].items() if key != "png"} | {"png_cut": True}
+    return smaller
 
 
 def checked_list(value: Any) -> list[dict[str, Any]]:
@@ -186,7 +191,13 @@ class ResultStore:
 
 
 def _present(run: LastRun) -> bool:
-    files = [run.png, run.content, *run.styles, *(frame.path for frame in run.frames)]
+    files = [
+        run.png,
+        run.content,
+        *run.styles,
+        *(frame.path for frame in run.frames),
+        *([run.mask] if run.mask else []),
+    ]
     return all(Path(name).is_file() for name in files)
 
 

@@ -27,18 +27,19 @@ from ..service.serving import (
 )
 from ..settings import OperatorSettings
 from ..weights import UNTRAINED_WARNING, WeightsInfo
-from . import events
+from . import brush, events
 from .events import NO_ESTIMATE
 from .gradio_patches import (
     RunQueue,
     gradio_stream_key,
     guard_file_inputs,
     keep_mcp_outputs_whole,
+    keep_no_editor_blobs,
     refuse_nameless_upload_parts,
     refuse_unknown_events,
     stop_mcp_runs_whose_caller_left,
 )
-from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control
+from .requests import ADVANCED_FIELDS, EXTRA_STYLES, MAIN_FIELDS, PAGE_ONLY_DEFAULTS, control, label
 from .results import EXAMPLES_DIR, load_pairs, style_presets
 from .wiring import RUNS, wire
 from .your_results import results_panel, share_link_box, wire_page_load
@@ -57,6 +58,11 @@ STREAMS = OpenStreams(gradio_stream_key)
 # message instead of a bare 413. Images sent inline as data: URLs must fit in it, base64-encoded.
 MCP_REQUEST_BYTES = 4 * 1024 * 1024
 MCP_PATH = "/gradio_api/mcp"
+# gr.ImageEditor posts its canvas's images (the brush's photo, at most brush.EDITOR_SIDE px, and its layers)
+# to the component route after every stroke, and its change event waits for those posts to succeed: PNGs
+# of a 768 px canvas measured 0.2-2 MB. Nothing of them is kept (gradio_patches.keep_no_editor_blobs).
+EDITOR_BLOB_BYTES = 4 * 1024 * 1024
+COMPONENT_PATH = "/gradio_api/component_server"
 
 # Fixed colours, named in a line above the chart too: the plot's own legend is easy to miss.
 LOSS_COLOURS = {
@@ -86,6 +92,8 @@ CSS = """
 #pairs td img { width: 100%; height: 100%; object-fit: cover; border-radius: 4px; }
 #presets .thumbnail-item { cursor: pointer; }
 #result img { width: 100%; height: 100%; object-fit: contain; }  /* early, small frames fill the box */
+/* The editor's own "Clear canvas" also removes the photo, which this brush never uploads: Clear (below) instead. */
+#mask-editor button[aria-label="Clear canvas"] { display: none; }
 """
 
 
@@ -111,6 +119,7 @@ def build_demo(runner: Runner) -> gr.Blocks:
     # api_open=False: a queued event (/stylize) cannot be run by a direct POST to /gradio_api/run/...,
     # which would skip the queue's size and concurrency limits.
     guard_file_inputs(demo)
+    keep_no_editor_blobs()
     keep_mcp_outputs_whole()
     refuse_unknown_events()
     refuse_nameless_upload_parts()
@@ -137,8 +146,10 @@ def _layout(runner: Runner) -> tuple[dict[str, gr.components.Component], dict[st
             outputs |= _follow_up_buttons()
     outputs |= results_panel()
     _examples(inputs)
-    # /stylize's last parameter: a start image for API clients (the page's Continue and Refine pass theirs).
+    # /stylize's start image for API clients (the page's Continue and Refine pass theirs), and its mask (the
+    # page's comes from the brush).
     inputs["init_image"] = gr.Image(label="Start image", type="filepath", visible=False)
+    inputs["mask"] = gr.Image(label="Mask", type="filepath", format="png", visible=False, elem_id="mask")
     wire(runner, inputs, outputs, run, stop)
     return inputs, outputs
 
@@ -157,16 +168,68 @@ def _inputs_panel(inputs: dict[str, gr.components.Component]) -> None:
         interactive=False,
         elem_id="presets",
     )
+    _brush_panel(inputs)
     for name in MAIN_FIELDS:
         inputs[name] = control(name)
     with gr.Accordion("Advanced", open=False):
         inputs[EXTRA_STYLES] = gr.File(
-            label="More style images (blended with the style above)", file_count="multiple", file_types=["image"]
+            label="More style images (blended with the style above; with a mask, the second is the unpainted "
+            "part's style)",
+            file_count="multiple",
+            file_types=["image"],
         )
         for name in ADVANCED_FIELDS:
             inputs[name] = control(name)
+        inputs["second_style_scale"] = control("second_style_scale")
+        inputs["recolour"] = control("recolour")
     with gr.Accordion("Reuse the settings of an earlier result", open=False):
         inputs["recipe"] = gr.File(label="A PNG made by this app (its settings are in the file)", file_types=[".png"])
+
+
+def _brush_panel(inputs: dict[str, gr.components.Component]) -> None:
+    """The brush over the photo (brush.py): paint where the style goes; Invert, Clear; keep faces.
+
+    Not in a closed accordion: Gradio 6.31's editor given its value while hidden there never reports a
+    stroke afterwards (measured in Chromium: no change event at all until the value is set again).
+    """
+    with gr.Group(elem_id="brush-panel"):
+        gr.Markdown("**Paint where the style goes** (optional): the rest keeps the photo", elem_id="brush-title")
+        inputs["mask_editor"] = gr.ImageEditor(
+            label="Brush: the painted part gets the style, the rest keeps the photo",
+            type="filepath",
+            image_mode="RGBA",
+            format="png",
+            sources=(),  # the photo comes from the content input above
+            transforms=(),
+            layers=False,  # one brush layer
+            brush=gr.Brush(colors=[(_hex(brush.BRUSH_RGB), brush.BRUSH_OPACITY)], color_mode="fixed"),
+            eraser=gr.Eraser(),
+            height=360,
+            elem_id="mask-editor",
+        )
+        inputs["mask_summary"] = gr.Markdown(brush.summary(None, 1), elem_id="mask-summary")
+        with gr.Row():
+            inputs["invert"] = gr.Button("Invert", size="sm", elem_id="mask-invert")
+            inputs["clear_mask"] = gr.Button("Clear", size="sm", elem_id="mask-clear")
+            inputs["keep_faces"] = _keep_faces_control()
+
+
+def _keep_faces_control() -> gr.components.Component:
+    from ..faces import INSTALL_HINT, available
+
+    if available():
+        return control("keep_faces")
+    return gr.Checkbox(
+        False,
+        label=label("keep_faces"),
+        info=f"needs the optional face detector, not installed on this server ({INSTALL_HINT})",
+        interactive=False,
+        elem_id="control-keep_faces",
+    )
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{value:02x}" for value in rgb)
 
 
 def _outputs_panel() -> dict[str, Any]:
@@ -295,8 +358,9 @@ def launch_options(settings: OperatorSettings | None = None, mcp: bool = False) 
 
 
 def middleware(settings: OperatorSettings) -> list[Middleware]:
-    """What every request passes first: the bounds on its body (only uploads and MCP calls carry
-    files), the MCP caller's address for the queue, and the count of who reads which result stream."""
+    """What every request passes first: the bounds on its body (only uploads, MCP calls and the image
+    editor's posts carry files), the MCP caller's address for the queue, and the count of who reads
+    which result stream."""
     upload = BodyBound(max_request_bytes(settings), None, "upload fewer or smaller files per request")
     mcp = BodyBound(
         MCP_REQUEST_BYTES,
@@ -304,7 +368,13 @@ def middleware(settings: OperatorSettings) -> list[Middleware]:
         "an MCP call holds at most 4 MiB: pass a larger image as the URL of a file uploaded to this app "
         "(POST /gradio_api/upload), not inline as a data: URL",
     )
-    routes = [("/gradio_api/upload", upload), (MCP_PATH + "/", mcp)]
+    blobs = BodyBound(
+        EDITOR_BLOB_BYTES,
+        None,
+        "the image editor's canvas is at most 768 px: this is not one of its images",
+        multipart_only=True,
+    )
+    routes = [("/gradio_api/upload", upload), (MCP_PATH + "/", mcp), (COMPONENT_PATH, blobs)]
     return [
         Middleware(RequestBodyLimit, routes=routes, default=JSON_REQUEST),
         Middleware(CallerAddressForRelays, prefix=MCP_PATH),

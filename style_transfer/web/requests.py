@@ -26,7 +26,10 @@ FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 PAGE_ONLY_DEFAULTS = {n: f.metadata["ui_default"] for n, f in FIELDS.items() if "ui_default" in f.metadata}
 UI_DEFAULTS = StyleConfig().replace(**PAGE_ONLY_DEFAULTS)
 MAIN_FIELDS = ("size", "preset", "seconds", "style_strength", "preserve_color")
-ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS)
+# Settings added after /stylize's first release: its parameters after the older ones (and after init_image),
+# so that positional clients keep working. keep_faces is by the mask's brush on the page, the other in Advanced.
+LATE_FIELDS = ("second_style_scale", "keep_faces", "recolour")
+ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS and name not in LATE_FIELDS)
 EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
 # The /stylize parameters, in order: content, style, size, preset, then the rest.
 API_PARAMETERS = ("content", "style", *MAIN_FIELDS, *ADVANCED_FIELDS)
@@ -34,8 +37,12 @@ API_PARAMETERS = API_PARAMETERS[: API_PARAMETERS.index("style_blend")] + (
     EXTRA_STYLES,
     *API_PARAMETERS[API_PARAMETERS.index("style_blend") :],
 )
-# /stylize takes one more, last so that positional clients keep working: a start image (Continue / Refine).
-STYLIZE_PARAMETERS = (*API_PARAMETERS, "init_image")
+# /stylize takes more, after those so that positional clients keep working: a start image (Continue / Refine),
+# then the regions' settings, mask and keep_faces, then recolour (added after them).
+STYLIZE_PARAMETERS = (*API_PARAMETERS, "init_image", "second_style_scale", "mask", "keep_faces", "recolour")
+# The page's settings controls (what Continue and Refine read besides the last run), and what the estimate reads.
+PAGE_SETTINGS = (*API_PARAMETERS, *LATE_FIELDS)
+ESTIMATE_PARAMETERS = (*PAGE_SETTINGS, "mask")
 LABELS = {
     "size": "Output size (long side, px)",
     "seconds": "Time budget (s; 0: the preset's steps)",
@@ -44,6 +51,9 @@ LABELS = {
     "tv_weight": "Smoothness (TV weight)",
     "style_blend": "Blend weights",
     "preview_every": "Preview every N steps",
+    "keep_faces": "Keep faces",
+    "second_style_scale": "Second style's scale (with a mask)",
+    "recolour": "Recolour the photo to the painting's palette first",
 }
 
 FLOAT_STEP = 0.01  # slider resolution for float knobs (a UI choice, not a setting)
@@ -58,6 +68,8 @@ def control(name: str) -> gr.components.Component:
     f = FIELDS[name]
     meta, default = f.metadata, getattr(StyleConfig(), name)
     common: dict[str, Any] = {"label": label(name), "info": meta["help"], "elem_id": f"control-{name}"}
+    if isinstance(default, bool):
+        return gr.Checkbox(value=default, **common)
     if isinstance(default, tuple) and "choices" in meta:
         return gr.CheckboxGroup(list(meta["choices"]), value=list(default), **common)
     if "choices" in meta:
@@ -129,6 +141,10 @@ def stylize_doc() -> str:
         EXTRA_STYLES: "more style images (a list of files, given as content is), blended with style by style_blend",
         "init_image": "a finished result (its PNG) to start from instead of the photo: the same size continues "
         "it, a larger size refines it; the new recipe records it as the parent",
+        "mask": "where each style goes, an image file given as content is: white gets style, black gets the second "
+        "style (the first of more_styles) or, with one style, keeps the photo; grey mixes them. Another size "
+        "than the photo is resized (the last frame says so); a mask with transparency uses its alpha (opaque: "
+        "white). The recipe keeps a copy",
     }
     args = [
         f"    {name}: {files[name] if name in files else FIELDS[name].metadata['help']}" for name in STYLIZE_PARAMETERS

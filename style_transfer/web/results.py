@@ -33,6 +33,7 @@ class LastRun:
     recipe: dict[str, Any]
     frames: tuple[KeptFrame, ...]  # the last one is the final picture
     timelapse: str | None = None  # the run's animated WebP
+    mask: str | None = None  # where each style went (Continue and Refine keep it)
 
     def frame(self, position: float | int | None) -> KeptFrame:
         """The kept frame at a slider position (1 = the first); out-of-range positions are clamped."""
@@ -74,10 +75,11 @@ class Pair:
     content: str
     style: str
     result: str | None
+    mask: str | None = None  # a mask the example paints with (white: the style), shown on the brush
 
 
 def load_pairs(path: Path) -> list[Pair]:
-    """The example pairs of a pairs.json; file names are relative to its folder, ``result`` is optional."""
+    """The example pairs of a pairs.json; file names are relative to its folder, ``result`` and ``mask`` optional."""
     folder = path.parent
     pairs = [
         Pair(
@@ -85,11 +87,12 @@ def load_pairs(path: Path) -> list[Pair]:
             str(folder / entry["content"]),
             str(folder / entry["style"]),
             str(folder / entry["result"]) if entry.get("result") else None,
+            str(folder / entry["mask"]) if entry.get("mask") else None,
         )
         for entry in json.loads(path.read_text())
     ]
     for pair in pairs:
-        for name in (pair.content, pair.style, pair.result):
+        for name in (pair.content, pair.style, pair.result, pair.mask):
             if name is not None and not Path(name).is_file():
                 raise FileNotFoundError(f"{path.name} names {Path(name).name}, which is not in {folder}")
     return pairs

@@ -14,15 +14,27 @@ import gradio as gr
 from ..service.runner import Runner
 from .events import (
     estimate_text,
+    invert_editor,
+    mask_from_editor,
+    photo_in_editor,
     pick_pair,
     resume_function,
     settings_from_recipe,
     show_frame,
     show_live,
     show_result,
+    style_count,
     stylize_function,
 )
-from .requests import ADVANCED_FIELDS, API_PARAMETERS, MAIN_FIELDS, STYLIZE_PARAMETERS
+from .requests import (
+    ADVANCED_FIELDS,
+    ESTIMATE_PARAMETERS,
+    EXTRA_STYLES,
+    LATE_FIELDS,
+    MAIN_FIELDS,
+    PAGE_SETTINGS,
+    STYLIZE_PARAMETERS,
+)
 from .results import style_presets
 from .your_results import wire_keeping
 
@@ -36,14 +48,15 @@ HELPERS = "helpers"
 
 
 def wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.Button) -> None:
-    api_inputs = [inputs[name] for name in API_PARAMETERS]
+    estimated = [inputs[name] for name in ESTIMATE_PARAMETERS]
+    _wire_brush(runner, inputs)
     runs = _wire_runs(runner, inputs, outputs, run)
     wire_keeping(runs, outputs, runner.settings.max_size)  # Your results and Share (your_results.py)
     stop.click(None, cancels=runs, api_visibility="private")
     gr.on(
-        [control.change for control in api_inputs],
+        [control.change for control in estimated],
         lambda *values: estimate_text(runner, *values),
-        inputs=api_inputs,
+        inputs=estimated,
         outputs=outputs["estimate"],
         preprocess=False,
         show_progress="hidden",
@@ -58,7 +71,7 @@ def wire(runner: Runner, inputs: dict, outputs: dict, run: gr.Button, stop: gr.B
     inputs["recipe"].upload(
         settings_from_recipe,
         inputs=inputs["recipe"],
-        outputs=[inputs[name] for name in MAIN_FIELDS + ADVANCED_FIELDS],
+        outputs=[inputs[name] for name in MAIN_FIELDS + ADVANCED_FIELDS + LATE_FIELDS],
         preprocess=False,
         api_visibility="private",
         concurrency_id=HELPERS,
@@ -74,8 +87,26 @@ def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> l
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     # preprocess=False: the engine opens the uploads itself, so a bad file gets its message, not Gradio's.
     stream: dict[str, Any] = {"outputs": streamed, "preprocess": False, "concurrency_id": RUNS}
+    brush = [inputs[name] for name in ("mask_editor", "content", EXTRA_STYLES)]
+
+    def mask_for_run(editor: Any, content: Any, more_styles: Any) -> tuple[Any, str]:
+        # The brush as it is when Run is pressed (a stroke's own update may still be on its way).
+        mask, line = mask_from_editor(runner, editor, content, style_count(more_styles))
+        if line.startswith("⚠️"):
+            raise gr.Error(line.removeprefix("⚠️ "), print_exception=False)
+        return mask, line
+
     runs = [
-        run.click(show_live, outputs=live, queue=False, **private).then(
+        run.click(show_live, outputs=live, queue=False, **private)
+        .then(
+            mask_for_run,
+            inputs=brush,
+            outputs=[inputs["mask"], inputs["mask_summary"]],
+            preprocess=False,
+            concurrency_id=HELPERS,
+            **private,
+        )
+        .success(
             stylize_function(runner, outputs["scrubber"]),
             inputs=[inputs[name] for name in STYLIZE_PARAMETERS],
             api_name="stylize",
@@ -89,7 +120,7 @@ def _wire_runs(runner: Runner, inputs: dict, outputs: dict, run: gr.Button) -> l
         runs.append(
             button.click(show_live, outputs=live, queue=False, **private).then(
                 resume_function(runner, outputs["scrubber"], refine),
-                inputs=[*(inputs[name] for name in API_PARAMETERS), outputs["last_run"]],
+                inputs=[*(inputs[name] for name in PAGE_SETTINGS), outputs["last_run"]],
                 api_visibility="private",
                 show_progress="minimal",
                 **stream,
@@ -120,12 +151,43 @@ def _wire_results(inputs: dict, outputs: dict) -> None:
         outputs=[
             inputs["content"],
             inputs["style"],
+            inputs["mask_editor"],
             *(outputs[name] for name in LIVE_AREA),
         ],
         api_visibility="private",
         show_progress="hidden",
         queue=False,
     )
+
+
+def _wire_brush(runner: Runner, inputs: dict) -> None:
+    """The brush (brush.py): a new photo shows on it unpainted; each change makes /stylize's mask (a queued
+    helper: it decodes the brush's layer); Invert and Clear rewrite the layer."""
+    editor, content = inputs["mask_editor"], inputs["content"]
+    helper: dict[str, Any] = {
+        "api_visibility": "private",
+        "show_progress": "hidden",
+        "preprocess": False,  # file payloads are checked by requests.file_path, never fetched
+        "concurrency_id": HELPERS,
+    }
+
+    def show_photo(photo: Any) -> Any:
+        return photo_in_editor(runner, photo)
+
+    def make_mask(brushed: Any, photo: Any, more_styles: Any) -> tuple[Any, str]:
+        return mask_from_editor(runner, brushed, photo, style_count(more_styles))
+
+    for trigger in (content.upload, content.clear, inputs["clear_mask"].click):
+        trigger(show_photo, inputs=content, outputs=editor, **helper)
+    gr.on(
+        [editor.change, inputs[EXTRA_STYLES].change],
+        make_mask,
+        inputs=[editor, content, inputs[EXTRA_STYLES]],
+        outputs=[inputs["mask"], inputs["mask_summary"]],
+        trigger_mode="always_last",  # strokes come faster than masks are made: the last one counts
+        **helper,
+    )
+    inputs["invert"].click(lambda brushed: invert_editor(runner, brushed), inputs=editor, outputs=editor, **helper)
 
 
 def _pick_preset(selection: gr.SelectData) -> str:
