@@ -28,7 +28,7 @@ UI_DEFAULTS = StyleConfig().replace(**PAGE_ONLY_DEFAULTS)
 MAIN_FIELDS = ("size", "preset", "seconds", "style_strength", "preserve_color")
 # Settings added after /stylize's first release: its parameters after the older ones (and after init_image),
 # so that positional clients keep working. keep_faces is by the mask's brush on the page, the other in Advanced.
-LATE_FIELDS = ("second_style_scale", "keep_faces", "recolour")
+LATE_FIELDS = ("recolour", "second_style_scale", "keep_faces")
 ADVANCED_FIELDS = tuple(name for name in FIELDS if name not in MAIN_FIELDS and name not in LATE_FIELDS)
 EXTRA_STYLES = "more_styles"  # extra style images, blended by style_blend; listed just before it
 # The /stylize parameters, in order: content, style, size, preset, then the rest.
@@ -38,8 +38,8 @@ API_PARAMETERS = API_PARAMETERS[: API_PARAMETERS.index("style_blend")] + (
     *API_PARAMETERS[API_PARAMETERS.index("style_blend") :],
 )
 # /stylize takes more, after those so that positional clients keep working: a start image (Continue / Refine),
-# then the regions' settings, mask and keep_faces, then recolour (added after them).
-STYLIZE_PARAMETERS = (*API_PARAMETERS, "init_image", "second_style_scale", "mask", "keep_faces", "recolour")
+# then recolour, then the regions' settings, mask and keep_faces last (all new in the same release).
+STYLIZE_PARAMETERS = (*API_PARAMETERS, "init_image", "recolour", "second_style_scale", "mask", "keep_faces")
 # The page's settings controls (what Continue and Refine read besides the last run), and what the estimate reads.
 PAGE_SETTINGS = (*API_PARAMETERS, *LATE_FIELDS)
 ESTIMATE_PARAMETERS = (*PAGE_SETTINGS, "mask")
