@@ -39,7 +39,7 @@ def warm_up(settings: OperatorSettings) -> WeightsInfo:
     config = StyleConfig()
     dtype = objective_dtype(config.objective, settings.precision)
     if feedforward.available() or config.init == "auto":
-        try:  # fetched now if missing: requests never fetch them (run.resolved_init)
+        try:  # fetched now if missing: requests never fetch them (inputs.resolved_init)
             feedforward.network(dtype).warm_up()
         except StyleTransferError as error:
             log.warning("the feed-forward start is off, runs start from the photo: %s", one_line(error))

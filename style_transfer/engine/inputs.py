@@ -4,6 +4,7 @@ at the sizes the plan says, and the picture each scale starts from."""
 from __future__ import annotations
 
 import io
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,15 +14,18 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from .. import feedforward
 from .. import image as images
 from ..config import StyleConfig
-from ..errors import StyleTransferError
+from ..errors import StyleTransferError, one_line
 from ..feedforward import start_picture
 from ..image import ImageSource, OpenedImage, open_input, style_roles
 from ..plan import RunPlan
 from ..recipe import read_recipe
 from ..regions import Regions, make_regions, open_mask
 from ..settings import OperatorSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -183,3 +187,23 @@ def upscale(image: tf.Tensor, content: np.ndarray) -> tf.Tensor:
     content_low = tf.image.resize(tf.image.resize(content, coarse, method="area"), (height, width), method="bicubic")
     upscaled = tf.image.resize(image, (height, width), method="bicubic")
     return tf.clip_by_value(upscaled + (content - content_low), 0.0, 1.0)
+
+
+def resolved_init(config: StyleConfig, dtype: str, regioned: bool = False) -> StyleConfig:
+    """``init="auto"`` made definite: the feed-forward start where Magenta's networks are on this
+    machine, else the photo (logged; the recipe then says ``content``). Nothing is fetched during a
+    request: a server fetches them at start (calibration.warm_up), a user with ``fetch-magenta``.
+    ``regioned`` (a mask, kept faces): the photo, as a kept region must stay it, not start painted over."""
+    if config.init != "auto":
+        return config
+    if regioned:
+        return config.replace(init="content")
+    if feedforward.available():
+        try:
+            feedforward.network(dtype)
+            return config.replace(init="feedforward")
+        except StyleTransferError as error:
+            log.warning("starting from the photo: %s", one_line(error))
+    else:
+        log.warning("starting from the photo: Magenta's networks for the feed-forward start are not on this machine")
+    return config.replace(init="content")

@@ -8,7 +8,6 @@ start picture, a new optimiser), takes its steps and reports each one.
 from __future__ import annotations
 
 import gc
-import logging
 import threading
 import time
 from collections.abc import Generator, Sequence
@@ -22,7 +21,7 @@ from .. import costs, feedforward, limits, regions
 from .. import image as images
 from ..config import StyleConfig
 from ..costs import CostModel
-from ..errors import StyleTransferError, one_line
+from ..errors import StyleTransferError
 from ..image import ImageSource
 from ..model import load_network, objective_dtype
 from ..optim import LBFGS, Adam, LossAndGradient, make_optimizer
@@ -31,12 +30,10 @@ from ..recipe import make_recipe
 from ..settings import OperatorSettings
 from ..weights import WeightsInfo
 from .calibration import calibrate
-from .inputs import Inputs, decode_inputs, from_start_image, initial_image, open_inputs, upscale
+from .inputs import Inputs, decode_inputs, from_start_image, initial_image, open_inputs, resolved_init, upscale
 from .objective import CompiledObjective, Halt, Stopped
 from .pacer import Pacer
 from .release import release_memory
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,26 +132,6 @@ def _halt(stop: threading.Event | None, pacer: Pacer) -> Halt:
     """Whether a run stops now, asked between images and style passes: the caller stopped it, or its
     time limit has passed (a step's own checks are the pacer's, which plans the steps to the deadline)."""
     return lambda: (stop is not None and stop.is_set()) or pacer.past_deadline()
-
-
-def resolved_init(config: StyleConfig, dtype: str, regioned: bool = False) -> StyleConfig:
-    """``init="auto"`` made definite: the feed-forward start where Magenta's networks are on this
-    machine, else the photo (logged; the recipe then says ``content``). Nothing is fetched during a
-    request: a server fetches them at start (calibration.warm_up), a user with ``fetch-magenta``.
-    ``regioned`` (a mask, kept faces): the photo, as a kept region must stay it, not start painted over."""
-    if config.init != "auto":
-        return config
-    if regioned:
-        return config.replace(init="content")
-    if feedforward.available():
-        try:
-            feedforward.network(dtype)
-            return config.replace(init="feedforward")
-        except StyleTransferError as error:
-            log.warning("starting from the photo: %s", one_line(error))
-    else:
-        log.warning("starting from the photo: Magenta's networks for the feed-forward start are not on this machine")
-    return config.replace(init="content")
 
 
 def _style_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
