@@ -101,7 +101,7 @@ def warm_up(operator: Any, size: int, peers: list[str]) -> None:
 
     engine_warm_up(operator)  # as the app's start: also traces the feed-forward start's networks if present
     content, style = open_image(EVALUATION_SET[0].content), open_image(EVALUATION_SET[0].style)
-    for config in (StyleConfig(size=min(size, 128), steps=2), StyleConfig(size=min(size, 128), seconds=2.0)):
+    for config in (StyleConfig(size=min(size, 128), steps=2), StyleConfig(size=min(size, 128), seconds=5.0)):
         deque(stylize(content, [style], config, settings=operator), maxlen=0)
     if "magenta" in peers or "magenta_lite" in peers:
         judges.magenta().stylize(content, style, 128)

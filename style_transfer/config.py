@@ -87,7 +87,9 @@ class StyleConfig:
     # Added after the others: /stylize takes them after its older parameters (web/requests.py, LATE_FIELDS).
     keep_faces: bool = _knob(
         False,
-        "find faces in the photo and keep them (the style only tints them); needs the mtcnn package",
+        "find faces in the photo and keep their features (painted in the painting's colours, lightly "
+        "textured); needs the mtcnn package",
+        ui_default=True,  # the page keeps faces (where the detector is installed); the API and CLI ask for it
     )
     second_style_scale: float = _knob(
         0.0,

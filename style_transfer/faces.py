@@ -10,6 +10,7 @@ loads once per process, then each photo is searched at DETECT_SIDE.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -44,11 +45,7 @@ class Face:
 
 def available() -> bool:
     """Whether keep_faces can run here (the mtcnn package is installed)."""
-    try:
-        import mtcnn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("mtcnn") is not None
 
 
 def require() -> None:

@@ -3,13 +3,19 @@
 Spatial control after Gatys et al. 2017 ("Controlling Perceptual Factors in Neural Style Transfer",
 section 4). A request's mask says where: white the first style, black the second style, or the photo
 kept when there is one style; grey mixes the two. Faces found in the photo (``keep_faces``) are carved
-out of those as regions of their own. Every region is a soft mask at the output size that sums with
-the others to one at every pixel, its edge feathered so the seam does not show.
+out of those as regions of their own. Every region of a mask is a soft mask at the output size that sums
+with the others to one at every pixel, its edge feathered so the seam does not show.
 
 Each styled region's style loss compares the guided Gram of the picture (losses.guided_gram_matrix)
 with its own style's Gram; a kept region has no style loss and a content term KEEP_CONTENT_WEIGHT times
-the usual, so it is held to the photo rather than merely painted less. A kept face also gets a faint
-style term (FACE_TINT) so that it still belongs to the painting.
+the usual, so it is held to the photo rather than merely painted less. A kept face in a mask's region
+gets a faint style term of its own (FACE_TINT) so that it still belongs to the painting.
+
+Kept faces without a mask (the page's default) cost almost nothing: the style's Gram stays the whole
+picture's, as in a plain run, and only the faces' content and pixel terms are stronger
+(FACE_CONTENT_WEIGHT, FACE_PIXEL_WEIGHT): the face is painted with the rest but keeps its features.
+(Carving it out as a tinted region of its own cost 30% of a 512 px step and left close-ups looking
+like photos: benchmarks/NOTES.md.)
 
 How a mask reaches a layer: the paper discusses resizing the guidance channel to each layer's size, or
 propagating it through the network so that each unit's guide says how much of its input lies in the
@@ -25,6 +31,7 @@ match the features' exactly, at every scale and for both resolutions.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import math
@@ -50,6 +57,8 @@ FLAT = 0.02  # a mask whose values all lie within this of each other is one flat
 KEEP_CONTENT_WEIGHT = 10.0  # the content term where the photo is kept, times the usual (tuned: see README)
 KEEP_PIXEL_WEIGHT = 50.0  # and the kept pixels' squared distance to the photo's (in [0, 1]), per pixel
 FACE_TINT = 0.15  # a kept face's style weight, times that of the region around it
+FACE_CONTENT_WEIGHT = 10.0  # a kept face's content term, times the usual (its features held)
+FACE_PIXEL_WEIGHT = 50.0  # and its pixels' pull to the photo's (recoloured with the rest, if the run recolours)
 MAX_STYLES_WITH_MASK = 2  # white: the first, black: the second
 # A guide under this is no part of its region: a feather's far tail (weight under 1e-5 in the Gram).
 GUIDE_FLOOR = 1.0 / 256.0
@@ -67,6 +76,8 @@ class Region:
     blend: tuple[float, ...] | None  # weights over the run's style images; None: no style at all
     keep: bool = False
     tint: float = 1.0  # its style term's weight (a kept face: FACE_TINT)
+    content_weight: float = 1.0  # its content term, times the usual (kept: KEEP_CONTENT_WEIGHT or a face's)
+    pixel_weight: float = 0.0  # its pixels' pull to the photo's (kept: KEEP_PIXEL_WEIGHT or a face's)
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,18 @@ class Regions:
         """Where the photo is held (the kept regions' masks summed), or None."""
         kept = [region.mask for region in self.regions if region.keep]
         return np.sum(kept, axis=0).clip(0.0, 1.0) if kept else None
+
+    @property
+    def content_weights(self) -> np.ndarray:
+        """The content term's weight at each pixel (output size): 1, times a kept region's where it lies."""
+        extra = [region.mask * (region.content_weight - 1.0) for region in self.regions if region.keep]
+        return (1.0 + np.sum(extra, axis=0)).astype(np.float32) if extra else np.ones_like(self.regions[0].mask)
+
+    @property
+    def pixel_weights(self) -> np.ndarray:
+        """The pixels' pull to the photo at each pixel (output size): a kept region's where it lies, else 0."""
+        pulls = [region.mask * region.pixel_weight for region in self.regions if region.keep]
+        return np.sum(pulls, axis=0).astype(np.float32) if pulls else np.zeros_like(self.regions[0].mask)
 
 
 # ---------------------------------------------------------------- the request's rules
@@ -118,11 +141,13 @@ def check_request(config: StyleConfig, style_count: int, has_mask: bool) -> None
 
 def style_region_count(config: StyleConfig, style_count: int, has_mask: bool) -> int:
     """How many guided Gram sets a run's step computes (0: none, the plain step): the plan's cost and
-    memory count them. A kept face's tint is one more; whether a face is found is known only later."""
+    memory count them: a mask's kept faces, one more each (tinted); faces alone, one (whether one is found is known
+    only later)."""
     if not (has_mask or config.keep_faces):
         return 0
-    regions = (2 if style_count == 2 else 1) if has_mask else 1
-    return regions + (1 if config.keep_faces else 0)
+    if not has_mask:
+        return 1  # kept faces alone: the whole picture's Gram, the faces held by their content terms
+    return (2 if style_count == 2 else 1) + (1 if config.keep_faces else 0)
 
 
 def style_scales(config: StyleConfig, style_count: int, has_mask: bool) -> list[float]:
@@ -244,20 +269,31 @@ def make_regions(
 
 def build_regions(mask: np.ndarray | None, style_count: int, face_mask: np.ndarray | None) -> tuple[Region, ...]:
     """The regions from a feathered mask (None: none) and a feathered mask of the kept faces (None: none
-    found); none when there is neither (the plain run). Faces are carved out of the other regions."""
+    found); none when there is neither (the plain run).
+
+    Faces alone: the style's Gram over the whole picture, as in a plain run (one Gram set, the plain step's
+    cost), and the faces held by their content and pixel terms. With a mask, faces are carved out of its
+    regions, each tinted with the style around it (FACE_TINT)."""
     if mask is None and face_mask is None:
         return ()
-    outside_faces = 1.0 - face_mask if face_mask is not None else 1.0
     everywhere = tuple([1.0 / style_count] * style_count)
     if mask is None:
-        base = [Region(np.ones_like(face_mask), everywhere)]  # type: ignore[arg-type]
-    else:
-        second = Region(1.0 - mask, _only(1, style_count)) if style_count == 2 else Region(1.0 - mask, None, True)
-        base = [Region(mask, _only(0, style_count)), second]
-    regions = [Region(r.mask * outside_faces, r.blend, r.keep) for r in base]
+        assert face_mask is not None
+        face = Region(face_mask, None, True, 1.0, FACE_CONTENT_WEIGHT, FACE_PIXEL_WEIGHT)
+        return (Region(np.ones_like(face_mask), everywhere), face)
+    outside_faces = 1.0 - face_mask if face_mask is not None else 1.0
+    second = Region(1.0 - mask, _only(1, style_count)) if style_count == 2 else _kept(1.0 - mask)
+    base = [Region(mask, _only(0, style_count)), second]
+    regions = [dataclasses.replace(r, mask=r.mask * outside_faces) for r in base]
     if face_mask is not None:
-        regions.append(Region(face_mask, _style_around(face_mask, base), True, FACE_TINT))
+        tint = _style_around(face_mask, base)
+        regions.append(Region(face_mask, tint, True, FACE_TINT, FACE_CONTENT_WEIGHT, FACE_PIXEL_WEIGHT))
     return tuple(regions)
+
+
+def _kept(mask: np.ndarray) -> Region:
+    """A mask's kept part: no style, the photo held."""
+    return Region(mask, None, True, 1.0, KEEP_CONTENT_WEIGHT, KEEP_PIXEL_WEIGHT)
 
 
 def _only(index: int, count: int) -> tuple[float, ...]:
@@ -274,9 +310,7 @@ def with_blend(regions: Regions, blend: Sequence[float]) -> Regions:
     """The regions with the request's blend weights where a region takes every style (no mask)."""
     everywhere = tuple([1.0 / len(blend)] * len(blend))
     return Regions(
-        tuple(
-            Region(r.mask, tuple(blend) if r.blend == everywhere else r.blend, r.keep, r.tint) for r in regions.regions
-        ),
+        tuple(dataclasses.replace(r, blend=tuple(blend)) if r.blend == everywhere else r for r in regions.regions),
         regions.notes,
         regions.record,
     )
@@ -298,8 +332,8 @@ class ScaleGuides:
     blends: tuple[tuple[float, ...], ...]  # each styled region's weights over the style images
     style_masks: list[list[tf.Tensor]]  # [region][style layer]: (1, h, w, 1), cropped at the layer's size
     style_corners: list[list[tf.Tensor]]  # [region][style layer]: (2,) int32, the crop's (row, column)
-    content_weights: list[tf.Tensor]  # [content layer]: (1, h, w, 1), 1 + (KEEP_CONTENT_WEIGHT - 1) * kept
-    photo_weights: tf.Tensor  # (1, H, W, 1): KEEP_PIXEL_WEIGHT * kept, at the scale's size
+    content_weights: list[tf.Tensor]  # [content layer]: (1, h, w, 1), the regions' content_weight
+    photo_weights: tf.Tensor  # (1, H, W, 1): the regions' pixel_weight, at the scale's size
     shares: tf.Tensor  # (regions,): each styled region's share of the picture, times its tint
 
 
@@ -313,15 +347,15 @@ def at_scale(
     """The regions at a scale of ``size`` (w, h), carried to each layer's resolution (see the module's doc)."""
     styled = regions.styled
     masks = [_resized(region.mask, size) for region in styled]
-    keep = _resized(regions.keep, size) if regions.keep is not None else np.zeros(size[::-1], np.float32)
-    weights = 1.0 + (KEEP_CONTENT_WEIGHT - 1.0) * keep
+    weights = _resized(regions.content_weights, size)
+    pixel_weights = _resized(regions.pixel_weights, size)
     cropped = [[_cropped(guide) for guide in layer_guides(mask, style_layers, split_at)] for mask in masks]
     return ScaleGuides(
         blends=tuple(region.blend for region in styled if region.blend is not None),
         style_masks=[[guide for guide, _ in layers] for layers in cropped],
         style_corners=[[corner for _, corner in layers] for layers in cropped],
         content_weights=layer_guides(weights.astype(np.float32), content_layers, split_at),
-        photo_weights=tf.constant(KEEP_PIXEL_WEIGHT * keep[None, :, :, None], tf.float32),
+        photo_weights=tf.constant(pixel_weights[None, :, :, None], tf.float32),
         shares=tf.constant([region.tint * float(mask.mean()) for region, mask in zip(styled, masks)], tf.float32),
     )
 

@@ -244,3 +244,13 @@ def test_a_full_queue_says_so(example_files):
         wait_until(lambda: runner.runs.active == 0, 30, "the runs to end")
     finally:
         demo.close()
+
+
+def test_the_page_keeps_faces_by_default_where_the_detector_is_installed():
+    from style_transfer import faces
+    from style_transfer.web import requests as web_requests
+
+    expected = True if faces.available() else None
+    assert web_requests.PAGE_ONLY_DEFAULTS.get("keep_faces") is expected
+    assert web_requests.PAGE_ONLY_DEFAULTS["seconds"] == 30.0
+    assert StyleConfig().keep_faces is False  # /stylize's and the CLI's default: asked for by name

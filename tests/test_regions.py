@@ -251,6 +251,74 @@ def test_keep_faces_on_a_photo_without_faces_runs_plain_and_says_so(content_imag
     assert "no face found in the photo" in frames[-1].note and frames[-1].recipe["faces"] == []
 
 
+# --- kept faces without a mask (the page's default) ---------------------------------------------
+
+FACE_BOX = (20.0, 10.0, 24.0, 28.0)  # x, y, w, h at 64x48: a face the fake detector "finds"
+
+
+@pytest.fixture
+def one_face(monkeypatch):
+    """The detector replaced by one that finds FACE_BOX in any photo (MTCNN finds nothing in test pictures)."""
+    monkeypatch.setattr(faces, "require", lambda: None)
+    monkeypatch.setattr(faces, "find_faces", lambda photo: [faces.Face(FACE_BOX, 0.99, {})])
+    return faces.face_mask([faces.Face(FACE_BOX, 0.99, {})], (W, H))
+
+
+def two_tone(image: Image.Image) -> Image.Image:
+    grey_pixels = np.asarray(image.convert("L"), np.float32)
+    return Image.fromarray(np.where(grey_pixels > np.median(grey_pixels), 255, 0).astype(np.uint8)).convert("RGB")
+
+
+def test_faces_alone_keep_one_gram_over_the_whole_picture_and_hold_the_face(one_face):
+    built = regions.Regions(regions.build_regions(None, 1, one_face))
+    (styled,) = built.styled
+    assert np.all(styled.mask == 1.0)  # the face is painted with the rest: no Gram of its own
+    centre, corner = (H // 2 - 2, W // 2), (0, 0)
+    assert built.content_weights[centre] == pytest.approx(regions.FACE_CONTENT_WEIGHT)
+    assert built.content_weights[corner] == pytest.approx(1.0)
+    assert built.pixel_weights[centre] == pytest.approx(regions.FACE_PIXEL_WEIGHT)
+    assert built.pixel_weights[corner] == 0.0
+    assert regions.style_region_count(StyleConfig(keep_faces=True), 1, has_mask=False) == 1
+    assert regions.style_region_count(StyleConfig(keep_faces=True), 1, has_mask=True) == 2
+
+
+def test_a_kept_face_changes_less_than_the_rest_and_less_than_without_keeping(one_face, content_image, style_image):
+    config = StyleConfig(size=64, steps=12, preset="fast", init="content", style_strength=3.0)
+    kept = run(content_image, [style_image], config=config.replace(keep_faces=True))
+    plain = run(content_image, [style_image], config=config)
+    inside = one_face > 0.99
+
+    def change(frames: list[Frame], where: np.ndarray) -> float:  # since the first step (near the recoloured photo)
+        first, last = frames[0].image, frames[-1].image
+        assert first is not None and last is not None
+        return float(np.abs(pixels(last) - pixels(first))[where].mean())
+
+    assert kept[-1].recipe["faces"][0]["box"] == list(FACE_BOX) and "1 face(s) kept" in kept[-1].note
+    assert change(kept, inside) < 0.5 * change(plain, inside)
+    assert change(kept, inside) < 0.8 * change(kept, one_face < 0.01)  # measured 0.59
+
+
+def test_a_kept_face_keeps_the_photos_shading_under_a_two_tone_palette(one_face, content_image, style_image):
+    """Recoloured to a black-and-white print, a face would be flat patches; kept, it has the photo's greys
+    (the first frame: one step from the recoloured photo)."""
+    config = StyleConfig(size=64, steps=1, preset="fast", init="content", keep_faces=True)
+    start = pixels(run(content_image, [two_tone(style_image)], config=config)[0].image).mean(axis=-1)
+    inside, outside = one_face > 0.99, one_face < 0.01
+    mid_greys = lambda where: float(np.mean((start[where] > 0.15) & (start[where] < 0.85)))  # noqa: E731
+    assert mid_greys(outside) < 0.2 < 0.8 < mid_greys(inside)
+
+
+def test_kept_faces_alone_start_from_the_feed_forward_painting_a_mask_from_the_photo(monkeypatch):
+    from style_transfer import feedforward
+    from style_transfer.engine.inputs import resolved_init
+
+    monkeypatch.setattr(feedforward, "available", lambda: True)
+    monkeypatch.setattr(feedforward, "network", lambda dtype: None)
+    asked = StyleConfig(keep_faces=True)  # init "auto"
+    assert resolved_init(asked, "float32", masked=False).init == "feedforward"
+    assert resolved_init(asked, "float32", masked=True).init == "content"
+
+
 # --- the plan -----------------------------------------------------------------------------------
 
 

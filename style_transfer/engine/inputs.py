@@ -97,9 +97,10 @@ def decode_inputs(
     if opened.init is not None and parent is None:
         parent = _recipe_of(opened.init)
     regions = make_regions(opened.mask, content, config, blend, run_plan.output_size)
-    if config.recolour != "none" and config.preserve_color == "none" and regions is None:
-        # Not with regions: a kept region is the photo itself, and each painted one has its own palette.
-        return _recoloured(content, styles, blend, run_plan, init, parent)
+    if config.recolour != "none" and config.preserve_color == "none" and opened.mask is None:
+        # Not with a mask: its kept region is the photo itself, and each painted one has its own palette.
+        # Kept faces are recoloured with the rest: held to their shapes, in the painting's colours.
+        return _recoloured(content, styles, blend, run_plan, init, parent, regions)
     if config.preserve_color == "histogram":
         styles = [images.match_colours(s, content) for s in styles]
     if config.preserve_color == "luminance":
@@ -121,11 +122,24 @@ def _recoloured(
     run_plan: RunPlan,
     init: Image.Image | None,
     parent: dict[str, Any] | None,
+    regions: Regions | None,
 ) -> Inputs:
     """The inputs with the photo recoloured to the styles' palette (at the output size: no scale is larger):
     the start picture and the content the result must keep."""
-    recoloured = images.palette_transfer(images.resize(content, run_plan.output_size), styles, blend)
-    return Inputs(recoloured, styles, blend, None, init, parent)
+    photo = images.resize(content, run_plan.output_size)
+    recoloured = images.palette_transfer(photo, styles, blend)
+    keep = regions.keep if regions is not None else None
+    if keep is not None:
+        recoloured = _shaded_as_photo(recoloured, photo, keep)
+    return Inputs(recoloured, styles, blend, None, init, parent, regions)
+
+
+def _shaded_as_photo(recoloured: Image.Image, photo: Image.Image, keep: np.ndarray) -> Image.Image:
+    """The recoloured photo with its kept parts (faces) shaded as in the photo, in the painting's colours:
+    a two-tone palette would flatten a face to black and white patches no one (and no detector) knows."""
+    shaded = images.with_luminance_of(images.to_array(photo), recoloured)
+    weight = keep[..., None]
+    return images.to_pil(images.to_array(recoloured)[0] * (1.0 - weight) + shaded * weight)
 
 
 def _recipe_of(start: OpenedImage) -> dict[str, Any] | None:
@@ -161,8 +175,20 @@ def initial_image(config: StyleConfig, content: np.ndarray, inputs: Inputs, dtyp
         return tf.constant(rng.uniform(0.0, 1.0, content.shape).astype(np.float32))
     if config.init == "feedforward":
         height, width = content.shape[1:3]
-        return start_picture(inputs.content, inputs.styles, inputs.blend, (width, height), dtype)
+        painted = start_picture(inputs.content, inputs.styles, inputs.blend, (width, height), dtype)
+        return _with_kept_parts(painted, content, inputs.regions)
     return tf.constant(content)
+
+
+def _with_kept_parts(painted: tf.Tensor, content: np.ndarray, regions: Regions | None) -> tf.Tensor:
+    """The feed-forward painting with the kept parts (kept faces) put back from the content, feathered:
+    the network paints over a face; the optimiser would spend its steps getting it back."""
+    keep = regions.keep if regions is not None else None
+    if keep is None:
+        return painted
+    height, width = content.shape[1:3]
+    weight = tf.image.resize(tf.constant(keep[None, :, :, None]), (height, width), method="area")
+    return painted * (1.0 - weight) + tf.constant(content) * weight
 
 
 def from_start_image(start: Image.Image, content: np.ndarray) -> tf.Tensor:
@@ -189,14 +215,15 @@ def upscale(image: tf.Tensor, content: np.ndarray) -> tf.Tensor:
     return tf.clip_by_value(upscaled + (content - content_low), 0.0, 1.0)
 
 
-def resolved_init(config: StyleConfig, dtype: str, regioned: bool = False) -> StyleConfig:
+def resolved_init(config: StyleConfig, dtype: str, masked: bool = False) -> StyleConfig:
     """``init="auto"`` made definite: the feed-forward start where Magenta's networks are on this
     machine, else the photo (logged; the recipe then says ``content``). Nothing is fetched during a
     request: a server fetches them at start (calibration.warm_up), a user with ``fetch-magenta``.
-    ``regioned`` (a mask, kept faces): the photo, as a kept region must stay it, not start painted over."""
+    ``masked``: the photo, as a mask's kept region must stay it and its painted ones have styles of their own
+    (kept faces alone do not count: the start puts them back from the photo, ``_with_kept_parts``)."""
     if config.init != "auto":
         return config
-    if regioned:
+    if masked:
         return config.replace(init="content")
     if feedforward.available():
         try:

@@ -102,7 +102,7 @@ def stylize(
     limits.check_request(config, len(style_list), settings)  # before any file is read
     regions.check_request(config, len(style_list), mask is not None)  # and keep_faces's detector
     dtype = objective_dtype(config.objective, settings.precision)
-    config = resolved_init(config, dtype, regioned=mask is not None or config.keep_faces)
+    config = resolved_init(config, dtype, masked=mask is not None)
     opened = open_inputs(content, style_list, config, settings, init_image, mask)
     run_plan = plan_run(
         config,

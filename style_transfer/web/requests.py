@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from .. import faces
 from ..config import StyleConfig
 from ..errors import StyleTransferError
 
@@ -23,7 +24,11 @@ FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
 # The page's defaults: StyleConfig's, except where a field names a ui_default (the 30 s time budget).
 # The controls start at StyleConfig's, which gradio_client sends for every parameter a call leaves out,
 # so an API call that names a preset gets its steps as before budgets; the page sets these on load.
-PAGE_ONLY_DEFAULTS = {n: f.metadata["ui_default"] for n, f in FIELDS.items() if "ui_default" in f.metadata}
+PAGE_ONLY_DEFAULTS = {
+    n: f.metadata["ui_default"]
+    for n, f in FIELDS.items()
+    if "ui_default" in f.metadata and (n != "keep_faces" or faces.available())  # kept faces need the detector
+}
 UI_DEFAULTS = StyleConfig().replace(**PAGE_ONLY_DEFAULTS)
 MAIN_FIELDS = ("size", "preset", "seconds", "style_strength", "preserve_color")
 # Settings added after /stylize's first release: its parameters after the older ones (and after init_image),
