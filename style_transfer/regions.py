@@ -57,8 +57,8 @@ FLAT = 0.02  # a mask whose values all lie within this of each other is one flat
 KEEP_CONTENT_WEIGHT = 10.0  # the content term where the photo is kept, times the usual (tuned: see README)
 KEEP_PIXEL_WEIGHT = 50.0  # and the kept pixels' squared distance to the photo's (in [0, 1]), per pixel
 FACE_TINT = 0.15  # a kept face's style weight, times that of the region around it
-FACE_CONTENT_WEIGHT = 10.0  # a kept face's content term, times the usual (its features held)
-FACE_PIXEL_WEIGHT = 50.0  # and its pixels' pull to the photo's (recoloured with the rest, if the run recolours)
+FACE_CONTENT_WEIGHT = KEEP_CONTENT_WEIGHT  # a kept face's content term (measured: benchmarks/NOTES.md)
+FACE_PIXEL_WEIGHT = KEEP_PIXEL_WEIGHT  # and its pixels' pull to the photo's (recoloured, if the run recolours)
 MAX_STYLES_WITH_MASK = 2  # white: the first, black: the second
 # A guide under this is no part of its region: a feather's far tail (weight under 1e-5 in the Gram).
 GUIDE_FLOOR = 1.0 / 256.0
