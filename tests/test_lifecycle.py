@@ -7,6 +7,7 @@ gradio_client's status and outputs; every wait polls a condition with a timeout.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import time
@@ -104,6 +105,42 @@ def test_a_job_cancelled_while_queued_never_runs(tmp_path, images, run_recorder)
         assert len(run_recorder.runs) == 2, "the job cancelled in the queue still ran"
         assert not run_recorder.runs[0].finished and run_recorder.runs[1].finished
         assert queued.done() and not queued.outputs()
+
+
+@pytest.mark.parametrize("layer", ["the runner's run()", "the /stylize function"])
+def test_closing_a_run_at_a_frame_stops_it_though_its_generators_are_held(tmp_path, monkeypatch, run_recorder, layer):
+    """Gradio stops a run whose reader left, or that nobody reads, by closing the event's generator at a
+    yield. Each layer used to read the next with a bare `async for`, which leaves the inner generator
+    open until nothing refers to it: in the server a reference cycle kept one alive, and its run computed
+    on until a garbage collection (CI: a run alive 60 s after every cancel, 1 in 6). Here every layer's
+    generator is also held by the test, so only the chain of closes can stop the run."""
+    from style_transfer import StyleConfig
+    from style_transfer.service.runner import Runner
+    from style_transfer.web import events, requests
+
+    held: list = []
+    for owner, name in ((Runner, "relay"), (Runner, "run"), (events, "stream_run")):
+        make = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a, make=make, **k: held.append(make(*a, **k)) or held[-1])
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the /stylize function accepts uploaded files only
+    content, style = (str(write_image(tmp_path / name, seed)) for seed, name in enumerate(("c.png", "s.png")))
+    runner = untrained_runner()
+    if layer == "the /stylize function":
+        named = {"content": content, "style": style, "size": SMALL, "preset": "fast", "steps": LONG_STEPS}
+        run = events.stylize_function(runner, gr.State())(*(named.get(n) for n in requests.STYLIZE_PARAMETERS))
+    else:
+        run = runner.run(content, [style], StyleConfig(size=SMALL, preset="fast", steps=LONG_STEPS))
+
+    async def one_frame_then_close() -> None:
+        await anext(run)
+        await run.aclose()
+        # Still inside the event loop (its shutdown would close every open generator anyway).
+        await asyncio.to_thread(wait_until, lambda: run_recorder.runs[0].ended, 30, "the closed run to end")
+
+    asyncio.run(one_frame_then_close())
+    assert len(held) == (3 if layer == "the /stylize function" else 2)
+    assert not run_recorder.runs[0].finished and len(run_recorder.runs[0].steps) < LONG_STEPS
+    assert runner.runs.active == 0
 
 
 def app_cache_policy() -> tuple[int, int] | None:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from style_transfer import Frame, StyleConfig, StyleTransferError, WeightsInfo, make_recipe, read_recipe
 from style_transfer.service.runner import CHART_MAX_STEPS, LossHistory
+from tests.served_app import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0
@@ -219,6 +220,34 @@ def test_a_real_run_cancelled_after_its_first_frame_stops_within_a_step(
     assert record.ended is not None and len(record.steps) < config.steps, "the run was not stopped early"
     assert len(record.steps) - steps_at_cancel <= 1, "more than the step in flight ran after the cancel"
     assert runner.runs.active == 0 and run_recorder.active == 0
+
+
+def test_a_run_dropped_unclosed_by_its_reading_task_stops(runner, run_recorder, content_image, style_image):
+    """Gradio reads a run's first frame, then post-processes it; a cancel there ends the reading task
+    and drops the generator without closing it (a reference cycle kept it, so no finalizer either). The
+    run used to compute on until a garbage collection; now it ends with the task that read it."""
+    config = StyleConfig(size=64, steps=500, preset="fast", preview_every=1)
+    held = []  # the dropped generator, kept alive as the cycle did
+
+    async def scenario() -> None:
+        first = asyncio.Event()
+
+        async def read_then_postprocess() -> None:
+            run = runner.run(content_image, [style_image], config)
+            held.append(run)
+            await anext(run)
+            first.set()
+            await asyncio.Event().wait()  # post-processing the frame when the cancel comes
+
+        task = asyncio.create_task(read_then_postprocess())
+        await asyncio.wait_for(first.wait(), 120)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.to_thread(wait_until, lambda: run_recorder.runs[0].ended, TIMEOUT, "the dropped run to end")
+
+    asyncio.run(scenario())
+    assert held and not run_recorder.runs[0].finished and len(run_recorder.runs[0].steps) < config.steps
+    assert runner.runs.active == 0
 
 
 def test_the_kept_frames_are_the_streamed_previews_pixel_for_pixel(runner, content_image, style_image):

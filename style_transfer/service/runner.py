@@ -9,13 +9,14 @@ the step in progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,7 @@ class Runner:
         init_image: ImageSource | None = None,
         parent: dict[str, Any] | None = None,
         mask: ImageSource | None = None,
-    ) -> AsyncIterator[Update]:
+    ) -> AsyncGenerator[Update, None]:
         """An Update for each preview frame of one run; cancelling the caller stops the run.
 
         ``parent``: the start image's recipe, when the caller has it in memory (Continue, Refine).
@@ -193,12 +194,15 @@ class Runner:
 
         # The images are read on the run's thread, inside its compute slot and its time limit: a cancel
         # waits for the read (bounded: headers.py) instead of leaving it to overlap the next run.
-        async for update in self.relay(start, stop):
-            yield update
+        # aclosing: when this generator is closed at a yield (a stopped or unread run), the relay's is
+        # closed at once. `async for` alone leaves it to the garbage collector, and the run computed on.
+        async with contextlib.aclosing(self.relay(start, stop)) as updates:
+            async for update in updates:
+                yield update
 
     async def relay(
         self, frames: Frames | Callable[[], Frames], stop: threading.Event | None = None
-    ) -> AsyncIterator[Update]:
+    ) -> AsyncGenerator[Update, None]:
         """Run ``frames`` on a thread of its own and yield its updates; errors are raised here.
 
         Why not iterate a plain generator: a server can close a sync generator only once its
@@ -211,6 +215,7 @@ class Runner:
         relay = _Relay(frames, self.runs, stop or threading.Event(), self.compute_slots)
         try:
             while True:
+                relay.read_by(asyncio.current_task())
                 kind, item = await relay.outputs.get()
                 if kind == "end":
                     return
@@ -218,6 +223,7 @@ class Runner:
                     raise item
                 yield item
         finally:
+            relay.read_by(None)
             relay.stop.set()
             await asyncio.shield(asyncio.to_thread(relay.thread.join))
             shutil.rmtree(relay.staging, ignore_errors=True)  # the caller has copied what it sent on
@@ -242,10 +248,35 @@ class _Relay:
         self.outputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._runs = runs
+        self._reader: asyncio.Task | None = None
+        self._reader_gone = False
         self.thread = threading.Thread(target=self._work, args=(frames,), name="stylize-run", daemon=True)
         self.thread.start()
 
+    def read_by(self, task: asyncio.Task | None) -> None:
+        """The run lives only as long as the task reading it. Gradio can drop a run's generator
+        unclosed (a cancel while it post-processes the first frame): nothing would stop the run
+        before a garbage collection freed the generator (CI: a run alive a minute after its cancel)."""
+        if task is self._reader:
+            return
+        if self._reader is not None:
+            self._reader.remove_done_callback(self._reader_ended)
+        self._reader = task
+        if task is not None:
+            task.add_done_callback(self._reader_ended)
+
+    def _reader_ended(self, _: asyncio.Task) -> None:
+        self._reader_gone = True
+        self.stop.set()
+
     def _work(self, frames: Frames | Callable[[], Frames]) -> None:
+        try:
+            self._compute_in_slot(frames)
+        finally:
+            if self._reader_gone:  # nobody will copy its files: the generator's finally may never run
+                shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _compute_in_slot(self, frames: Frames | Callable[[], Frames]) -> None:
         with self._compute_slots:
             if callable(frames):  # the run is made here: its inputs are read inside the slot
                 try:

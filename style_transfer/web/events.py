@@ -10,10 +10,11 @@ these to it; the plain helpers on plain data are in results.py, which does not i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +109,19 @@ async def stream_run(
     init: Any,
     parent: dict[str, Any] | None = None,
     mask: str | None = None,
-) -> AsyncIterator[tuple[Any, ...]]:
+) -> AsyncGenerator[tuple[Any, ...], None]:
     """A run's outputs, then (on the last frame) the run kept for the session: None until then.
 
     ``parent``: the start image's recipe when it is in memory (Continue, Refine), so it is not read back.
     """
-    async for update in runner.run(content, styles, config, init_image=init, parent=parent, mask=mask):
-        last_run = None
-        if update.png is not None:  # the last frame: its files go when the run ends, so keep copies now
-            last_run = await asyncio.to_thread(keep_run, keeper, update, content, styles, config, mask)
-        yield (*frame_outputs(update), last_run)
+    # Each layer closes the one it reads (aclosing): Gradio closes the outermost at a yield when a run
+    # is stopped or unread, and only this chain of closes reaches the engine's thread.
+    async with contextlib.aclosing(runner.run(content, styles, config, init, parent, mask)) as updates:
+        async for update in updates:
+            last_run = None
+            if update.png is not None:  # the last frame: its files go when the run ends, so keep copies now
+                last_run = await asyncio.to_thread(keep_run, keeper, update, content, styles, config, mask)
+            yield (*frame_outputs(update), last_run)
 
 
 def stylize_function(runner: Runner, keeper: gr.components.Component) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
@@ -125,7 +129,7 @@ def stylize_function(runner: Runner, keeper: gr.components.Component) -> Callabl
 
     empty = inspect.Parameter.empty
 
-    async def stylize_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
+    async def stylize_event(*values: Any) -> AsyncGenerator[tuple[Any, ...], None]:
         named = dict(zip(STYLIZE_PARAMETERS, values))
         try:
             config = request_config(named)
@@ -133,8 +137,9 @@ def stylize_function(runner: Runner, keeper: gr.components.Component) -> Callabl
             styles = style_paths(named.get("style"), named.get(EXTRA_STYLES))
             init = file_path(named["init_image"], "start image") if named.get("init_image") else None
             mask = file_path(named["mask"], "mask") if named.get("mask") else None
-            async for outputs in stream_run(runner, keeper, content, styles, config, init, mask=mask):
-                yield outputs
+            async with contextlib.aclosing(stream_run(runner, keeper, content, styles, config, init, mask=mask)) as run:
+                async for outputs in run:
+                    yield outputs
         except StyleTransferError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
@@ -155,7 +160,7 @@ def resume_function(runner: Runner, keeper: gr.components.Component, refine: boo
     The last run's images and mask, the page's other settings (so its time budget or steps); streams like Run.
     """
 
-    async def resume_event(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
+    async def resume_event(*values: Any) -> AsyncGenerator[tuple[Any, ...], None]:
         *settings, last_run = values
         try:
             if not isinstance(last_run, LastRun):
@@ -163,10 +168,12 @@ def resume_function(runner: Runner, keeper: gr.components.Component, refine: boo
             size = refine_size(last_run.size, runner.settings.max_size) if refine else last_run.size
             config = request_config(dict(zip(PAGE_SETTINGS, settings))).replace(size=size)
             styles = list(last_run.styles)
-            async for outputs in stream_run(
+            run = stream_run(
                 runner, keeper, last_run.content, styles, config, last_run.png, last_run.recipe, last_run.mask
-            ):
-                yield outputs
+            )
+            async with contextlib.aclosing(run):
+                async for outputs in run:
+                    yield outputs
         except StyleTransferError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
