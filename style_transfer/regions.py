@@ -59,6 +59,9 @@ KEEP_PIXEL_WEIGHT = 50.0  # and the kept pixels' squared distance to the photo's
 FACE_TINT = 0.15  # a kept face's style weight, times that of the region around it
 FACE_CONTENT_WEIGHT = KEEP_CONTENT_WEIGHT  # a kept face's content term (measured: benchmarks/NOTES.md)
 FACE_PIXEL_WEIGHT = KEEP_PIXEL_WEIGHT  # and its pixels' pull to the photo's (recoloured, if the run recolours)
+# Faces alone: faces covering up to this share of the picture are held fully; larger ones (a close-up) in
+# inverse proportion, so that a face filling half the frame is painted like the rest, not pasted in.
+FULL_HOLD_SHARE = 0.08
 MAX_STYLES_WITH_MASK = 2  # white: the first, black: the second
 # A guide under this is no part of its region: a feather's far tail (weight under 1e-5 in the Gram).
 GUIDE_FLOOR = 1.0 / 256.0
@@ -78,6 +81,7 @@ class Region:
     tint: float = 1.0  # its style term's weight (a kept face: FACE_TINT)
     content_weight: float = 1.0  # its content term, times the usual (kept: KEEP_CONTENT_WEIGHT or a face's)
     pixel_weight: float = 0.0  # its pixels' pull to the photo's (kept: KEEP_PIXEL_WEIGHT or a face's)
+    hold: float = 1.0  # how much of the photo a start puts back here (a close-up face: less, face_hold)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,12 @@ class Regions:
     def keep(self) -> np.ndarray | None:
         """Where the photo is held (the kept regions' masks summed), or None."""
         kept = [region.mask for region in self.regions if region.keep]
+        return np.sum(kept, axis=0).clip(0.0, 1.0) if kept else None
+
+    @property
+    def put_back(self) -> np.ndarray | None:
+        """How much of the photo a painted start takes back at each pixel (kept masks times their hold)."""
+        kept = [region.mask * region.hold for region in self.regions if region.keep]
         return np.sum(kept, axis=0).clip(0.0, 1.0) if kept else None
 
     @property
@@ -279,7 +289,9 @@ def build_regions(mask: np.ndarray | None, style_count: int, face_mask: np.ndarr
     everywhere = tuple([1.0 / style_count] * style_count)
     if mask is None:
         assert face_mask is not None
-        face = Region(face_mask, None, True, 1.0, FACE_CONTENT_WEIGHT, FACE_PIXEL_WEIGHT)
+        hold = face_hold(float(face_mask.mean()))
+        content_weight = 1.0 + (FACE_CONTENT_WEIGHT - 1.0) * hold
+        face = Region(face_mask, None, True, 1.0, content_weight, FACE_PIXEL_WEIGHT * hold, hold)
         return (Region(np.ones_like(face_mask), everywhere), face)
     outside_faces = 1.0 - face_mask if face_mask is not None else 1.0
     second = Region(1.0 - mask, _only(1, style_count)) if style_count == 2 else _kept(1.0 - mask)
@@ -289,6 +301,11 @@ def build_regions(mask: np.ndarray | None, style_count: int, face_mask: np.ndarr
         tint = _style_around(face_mask, base)
         regions.append(Region(face_mask, tint, True, FACE_TINT, FACE_CONTENT_WEIGHT, FACE_PIXEL_WEIGHT))
     return tuple(regions)
+
+
+def face_hold(share: float) -> float:
+    """How firmly faces alone are held, 0 to 1, from the share of the picture they cover."""
+    return min(1.0, FULL_HOLD_SHARE / max(share, 1e-6))
 
 
 def _kept(mask: np.ndarray) -> Region:

@@ -253,7 +253,7 @@ def test_keep_faces_on_a_photo_without_faces_runs_plain_and_says_so(content_imag
 
 # --- kept faces without a mask (the page's default) ---------------------------------------------
 
-FACE_BOX = (20.0, 10.0, 24.0, 28.0)  # x, y, w, h at 64x48: a face the fake detector "finds"
+FACE_BOX = (28.0, 16.0, 8.0, 10.0)  # x, y, w, h at 64x48: a face the fake detector "finds" (small: held fully)
 
 
 @pytest.fixture
@@ -278,8 +278,20 @@ def test_faces_alone_keep_one_gram_over_the_whole_picture_and_hold_the_face(one_
     assert built.content_weights[corner] == pytest.approx(1.0)
     assert built.pixel_weights[centre] == pytest.approx(regions.FACE_PIXEL_WEIGHT)
     assert built.pixel_weights[corner] == 0.0
+    assert built.put_back is not None and built.put_back[centre] == pytest.approx(1.0)
     assert regions.style_region_count(StyleConfig(keep_faces=True), 1, has_mask=False) == 1
     assert regions.style_region_count(StyleConfig(keep_faces=True), 1, has_mask=True) == 2
+
+
+def test_a_close_up_face_is_held_less_than_a_small_one(one_face):
+    """A face filling much of the frame is painted like the rest, not pasted in from the photo."""
+    close_up = faces.face_mask([faces.Face((12.0, 4.0, 40.0, 40.0), 0.99, {})], (W, H))
+    small, large = (regions.Regions(regions.build_regions(None, 1, mask)) for mask in (one_face, close_up))
+    centre = (H // 2 - 2, W // 2)
+    assert 1.0 < large.content_weights[centre] < 0.5 * small.content_weights[centre]
+    assert 0.0 < large.pixel_weights[centre] < 0.5 * small.pixel_weights[centre]
+    assert large.put_back is not None and 0.0 < large.put_back[centre] < 0.5
+    assert large.keep is not None and large.keep[centre] == pytest.approx(1.0)  # still shaded as in the photo
 
 
 def test_a_kept_face_changes_less_than_the_rest_and_less_than_without_keeping(one_face, content_image, style_image):

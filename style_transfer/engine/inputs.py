@@ -183,11 +183,11 @@ def initial_image(config: StyleConfig, content: np.ndarray, inputs: Inputs, dtyp
 def _with_kept_parts(painted: tf.Tensor, content: np.ndarray, regions: Regions | None) -> tf.Tensor:
     """The feed-forward painting with the kept parts (kept faces) put back from the content, feathered:
     the network paints over a face; the optimiser would spend its steps getting it back."""
-    keep = regions.keep if regions is not None else None
-    if keep is None:
+    put_back = regions.put_back if regions is not None else None
+    if put_back is None:
         return painted
     height, width = content.shape[1:3]
-    weight = tf.image.resize(tf.constant(keep[None, :, :, None]), (height, width), method="area")
+    weight = tf.image.resize(tf.constant(put_back[None, :, :, None]), (height, width), method="area")
     return painted * (1.0 - weight) + tf.constant(content) * weight
 
 
