@@ -21,7 +21,16 @@ Data = dict[str, Any]
 Cell = tuple[str, bool | None]  # what is shown, and whether it meets its target (None: no target)
 NOT_MEASURED: Cell = ("not measured", None)
 TIMING = ("targets", "step_time", "memory")
-STUDIES = ("check_objective", "convergence", "coarse_to_fine", "param_study", "quality", "peers", "optimizer_study")
+STUDIES = (
+    "check_objective",
+    "convergence",
+    "coarse_to_fine",
+    "param_study",
+    "quality",
+    "peers",
+    "peers_float32",
+    "optimizer_study",
+)
 WEIGHTS_NAMES = {"imagenet": "ImageNet", "untrained": "untrained (seeded)"}
 
 
@@ -425,14 +434,30 @@ def quality_lines(data: Data | None) -> list[str]:
     return lines
 
 
-def peers_lines(data: Data | None) -> list[str]:
-    """The peer benchmark (benchmarks/peers.py): ours against Magenta and the tutorial, independent judges."""
+def peers_lines(data: Data | None, float32: Data | None) -> list[str]:
+    """The peer benchmark (benchmarks/peers.py): ours against Magenta and the tutorial, independent judges;
+    then the float32 path's run of the same pairs (its table only), if stored."""
     lines = ["", "## Peers: ours against Magenta and the tutorial, on judges the engine does not optimise", ""]
     if data is None:
         return lines + ["Not measured: `python -m benchmarks.peers`."]
-    from .peers import markdown
+    from .peers import markdown, table_lines
 
-    return lines + markdown(data, "contact_peers.jpg")
+    lines += markdown(data, "contact_peers.jpg")
+    lines += ["", "### The same pairs on the float32 path", ""]
+    if float32 is None:
+        return lines + [f"Not measured: `{FLOAT32_PEERS}`, then copy its peers.json to results/peers_float32.json."]
+    return lines + [
+        f"`{FLOAT32_PEERS}` ({float32['machine']['cpu']}, "
+        f"with {', '.join(f for f, has in float32['machine']['flags'].items() if has) or 'none of the flags'}; "
+        f"precision path {float32['precision']}; load average before / after "
+        f"{float32['load_average']['before'][0]:.2f} / {float32['load_average']['after'][0]:.2f}; "
+        f"one tutorial step: {float32.get('tutorial_step_s') or float('nan'):.2f} s, measured in this run).",
+        "",
+        *table_lines(float32),
+    ]
+
+
+FLOAT32_PEERS = "STYLE_TRANSFER_PRECISION=float32 python -m benchmarks.peers --only ours_30s,fast,balanced,magenta"
 
 
 def optimizer_lines(data: Data | None) -> list[str]:
@@ -468,7 +493,11 @@ def main() -> None:
     lines += targets_lines(per_path["targets"]) + step_time_lines(per_path["step_time"])
     lines += memory_lines(per_path["memory"]) + check_lines(studies["check_objective"])
     lines += convergence_lines(studies["convergence"]) + coarse_lines(studies["coarse_to_fine"])
-    lines += param_lines(studies["param_study"]) + quality_lines(studies["quality"]) + peers_lines(studies["peers"])
+    lines += (
+        param_lines(studies["param_study"])
+        + quality_lines(studies["quality"])
+        + peers_lines(studies["peers"], studies["peers_float32"])
+    )
     lines += optimizer_lines(studies["optimizer_study"]) + runs_lines(stored)
     if studies["convergence"]:
         plot_convergence(studies["convergence"])

@@ -14,6 +14,8 @@ gets a faint style term of its own (FACE_TINT) so that it still belongs to the p
 Kept faces without a mask (the page's default) cost almost nothing: the style's Gram stays the whole
 picture's, as in a plain run, and only the faces' content and pixel terms are stronger
 (FACE_CONTENT_WEIGHT, FACE_PIXEL_WEIGHT): the face is painted with the rest but keeps its features.
+A close-up is held less (face_hold: in inverse proportion to its share of the picture above
+FULL_HOLD_SHARE), so that a face filling half the frame takes the strokes instead of looking pasted in.
 (Carving it out as a tinted region of its own cost 30% of a 512 px step and left close-ups looking
 like photos: benchmarks/NOTES.md.)
 
