@@ -195,6 +195,7 @@ def test_a_real_run_cancelled_after_its_first_frame_stops_within_a_step(
     runner, run_recorder, content_image, style_image
 ):
     config = StyleConfig(size=64, steps=500, preset="fast", preview_every=1)
+    after_stop = runner.runs.steps_after_stop
 
     async def scenario() -> tuple[int, list[threading.Thread]]:
         threads_before = set(threading.enumerate())
@@ -218,7 +219,9 @@ def test_a_real_run_cancelled_after_its_first_frame_stops_within_a_step(
     # The engine ends either way: closed by the relay, or returning by itself when it sees `stop` after a
     # step (whichever thread the GIL lets go first): `finished` alone cannot tell a stop from a full run.
     assert record.ended is not None and len(record.steps) < config.steps, "the run was not stopped early"
-    assert len(record.steps) - steps_at_cancel <= 1, "more than the step in flight ran after the cancel"
+    assert runner.runs.steps_after_stop - after_stop <= 1, "more than the step in flight ran after the stop"
+    # The engine's thread may finish a step or two while the loop gets round to the cancel.
+    assert len(record.steps) - steps_at_cancel < 50, "the cancel did not reach the run"
     assert runner.runs.active == 0 and run_recorder.active == 0
 
 

@@ -41,19 +41,24 @@ Frames = Generator[Frame, None, None]
 
 
 class RunMonitor:
-    """Runs in flight and engine steps consumed, for logs, tests and load tests."""
+    """Runs in flight and engine steps consumed, for logs, tests and load tests.
+
+    ``steps_after_stop``: steps that ended after their run was told to stop (Stop, a cancel, a
+    closed tab). A run stops after the step in progress, so each stopped run adds at most one.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.active = self.finished = self.steps = 0
+        self.active = self.finished = self.steps = self.steps_after_stop = 0
 
     def start(self) -> None:
         with self._lock:
             self.active += 1
 
-    def step(self) -> None:
+    def step(self, after_stop: bool = False) -> None:
         with self._lock:
             self.steps += 1
+            self.steps_after_stop += after_stop
 
     def end(self) -> None:
         with self._lock:
@@ -308,8 +313,9 @@ class _Relay:
         history = LossHistory()
         keeper = FrameKeeper(self.staging / "frames")  # the previews, for the timelapse and the history
         for frame in frames:
-            self._runs.step()
-            if self.stop.is_set():
+            stopped = self.stop.is_set()
+            self._runs.step(after_stop=stopped)
+            if stopped:
                 return
             history.add(frame)
             if frame.image is None:
