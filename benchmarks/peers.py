@@ -496,10 +496,21 @@ def main() -> None:
         "--part", help="K/N: only every N-th pair from the K-th (a study), to run the baseline in N processes"
     )
     parser.add_argument("--merge", help="comma-separated studies (the --part runs) to merge into the baseline")
+    parser.add_argument(
+        "--schedule",
+        metavar="PRESET=FRACTION:SHARE+...",
+        help="a study of a preset's scales (plan.SCHEDULES), e.g. balanced=0.5:0.875+1:0.125",
+    )
     args = parser.parse_args()
     if args.merge:
         merge(args.merge.split(","), args)
         return
+    if args.schedule:
+        from style_transfer.plan import SCHEDULES
+
+        preset, scales = args.schedule.split("=")
+        SCHEDULES[preset] = tuple(tuple(map(float, scale.split(":"))) for scale in scales.split("+"))
+        print(f"schedule {preset}: {SCHEDULES[preset]}")
     plan = make_plan(args)
     print(f"{plan.name}: {len(plan.pairs)} pairs at {plan.size} px; ours {list(plan.ours)}; peers {plan.peers}")
     data = run(plan)
