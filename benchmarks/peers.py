@@ -42,7 +42,8 @@ from . import common, judges, quality
 from .peer_images import EVALUATION_SET, QUICK_PAIRS, TUTORIAL_PAIRS, Pair, image_path, open_image, select
 
 OURS: dict[str, dict[str, Any]] = {
-    "ours_30s": {"seconds": 30.0, "keep_faces": True},  # the page's defaults (web/requests.PAGE_ONLY_DEFAULTS)
+    # the page's defaults (web/requests.PAGE_ONLY_DEFAULTS)
+    "ours_30s": {"seconds": 30.0, "keep_faces": True, "preset": "best"},
     "balanced": {"preset": "balanced"},
     "fast": {"preset": "fast"},
     "best": {"preset": "best"},

@@ -45,7 +45,15 @@ def _knob(default: Any, help: str, **bounds: Any) -> Any:
 @dataclass(frozen=True)
 class StyleConfig:
     size: int = _knob(512, "output long side in pixels", min=16, max=2048, ui_max=1024, step=16)
-    preset: Preset = _knob("balanced", "quality preset: how many steps and how they are spread", choices=PRESETS)
+    preset: Preset = _knob(
+        "balanced",
+        "quality preset: how many steps and how they are spread",
+        choices=PRESETS,
+        # The page's 30 s budget spreads its steps as `best` does (half at half size, half at full size):
+        # against `balanced`'s three quarters at half size it won 13 and 15 of 18 peer pairs on the two
+        # precision paths, with sharper edges (benchmarks/NOTES.md, issue 16 part 6).
+        ui_default="best",
+    )
     steps: int = _knob(
         0,
         "total optimisation steps over all scales (0: as many as the time budget buys, else the preset's)",

@@ -257,4 +257,6 @@ def test_the_page_keeps_faces_by_default_where_the_detector_is_installed():
     expected = True if faces.available() else None
     assert web_requests.PAGE_ONLY_DEFAULTS.get("keep_faces") is expected
     assert web_requests.PAGE_ONLY_DEFAULTS["seconds"] == 30.0
+    assert web_requests.PAGE_ONLY_DEFAULTS["preset"] == "best"  # the budget's steps spread half and half
+    assert StyleConfig().preset == "balanced"
     assert StyleConfig().keep_faces is False  # /stylize's and the CLI's default: asked for by name
