@@ -510,7 +510,8 @@ def main() -> None:
         from style_transfer.plan import SCHEDULES
 
         preset, scales = args.schedule.split("=")
-        SCHEDULES[preset] = tuple(tuple(map(float, scale.split(":"))) for scale in scales.split("+"))
+        pairs = [scale.split(":") for scale in scales.split("+")]
+        SCHEDULES[preset] = tuple((float(fraction), float(share)) for fraction, share in pairs)
         print(f"schedule {preset}: {SCHEDULES[preset]}")
     plan = make_plan(args)
     print(f"{plan.name}: {len(plan.pairs)} pairs at {plan.size} px; ours {list(plan.ours)}; peers {plan.peers}")
